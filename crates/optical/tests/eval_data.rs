@@ -1,0 +1,112 @@
+//! The evaluation converters on the real files in `../shared/data`. Expected counts were computed
+//! independently with Python's `json` module (see the comments); the tests are skipped, with a
+//! message, where the data is absent.
+
+use std::path::PathBuf;
+
+use optical::data::{afriqa, flores, xquad};
+
+fn data_root() -> Option<PathBuf> {
+    let root = std::env::var_os("OPTICAL_DATA_ROOT").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+        PathBuf::from,
+    );
+    if root.join("eval").exists() {
+        Some(root)
+    } else {
+        eprintln!("skipped: no data at {}", root.display());
+        None
+    }
+}
+
+#[test]
+fn afriqa_pool_is_every_unique_nonempty_passage() {
+    let Some(root) = data_root() else { return };
+    // python: len({r['context'] for every row of every file if isinstance(str) and .strip()})
+    let docs = afriqa::documents(&root).unwrap();
+    assert_eq!(docs.len(), 4055);
+    let mut ids: Vec<&str> = docs.iter().map(|d| d.id.as_str()).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), docs.len(), "ids are unique and sorted");
+}
+
+#[test]
+fn afriqa_strict_and_all_variants_match_python() {
+    let Some(root) = data_root() else { return };
+    // python: rows with a string question and a non-empty context; strict adds c[s:].startswith(t)
+    for (lang, split, all, strict) in [
+        ("hau", "test", 300, 271),
+        ("twi", "dev", 348, 302),
+        ("yor", "test", 253, 208),
+    ] {
+        let a = afriqa::load(&root, lang, split, afriqa::QrelsVariant::All).unwrap();
+        let s = afriqa::load(&root, lang, split, afriqa::QrelsVariant::Strict).unwrap();
+        assert_eq!(
+            (a.queries.len(), s.queries.len()),
+            (all, strict),
+            "{lang} {split}"
+        );
+        assert_eq!(s.qrels.len(), s.queries.len());
+        let pool: std::collections::HashSet<&str> =
+            s.documents.iter().map(|d| d.id.as_str()).collect();
+        assert!(s.qrels.iter().all(|j| pool.contains(j.doc_id.as_str())));
+    }
+}
+
+#[test]
+fn afriqa_nan_question_is_reported_not_turned_into_text() {
+    let Some(root) = data_root() else { return };
+    // twi dev line 109 has "question_lang": NaN.
+    let c = afriqa::load(&root, "twi", "dev", afriqa::QrelsVariant::All).unwrap();
+    let nan = c
+        .skipped
+        .iter()
+        .find(|s| s.line == 109)
+        .expect("line 109 reported");
+    assert!(nan.reason.contains("question_lang"), "{nan}");
+    assert!(
+        c.queries
+            .iter()
+            .all(|q| q.text != "NaN" && !q.text.is_empty())
+    );
+    // python: rows without a string question or a non-empty context.
+    assert_eq!(c.skipped.len(), 20);
+}
+
+#[test]
+fn afriqa_languages_are_discovered_from_files() {
+    let Some(root) = data_root() else { return };
+    let found = afriqa::available(&root).unwrap();
+    assert!(found.contains(&("swa".to_owned(), "test".to_owned())));
+    assert_eq!(found.iter().filter(|(_, s)| s == "test").count(), 6);
+}
+
+#[test]
+fn xquad_sentence_and_paragraph_pools() {
+    let Some(root) = data_root() else { return };
+    // python: 1180 sentence_breaks, 240 paragraphs, 1190 questions in en.json
+    let s = xquad::load(&root, "de", xquad::Granularity::Sentence).unwrap();
+    assert_eq!(
+        (s.documents.len(), s.queries.len(), s.qrels.len()),
+        (1180, 1190, 1190)
+    );
+    let p = xquad::load(&root, "de", xquad::Granularity::Paragraph).unwrap();
+    assert_eq!(p.documents.len(), 240);
+    let relevant: std::collections::HashSet<&str> =
+        s.qrels.iter().map(|j| j.doc_id.as_str()).collect();
+    assert_eq!(
+        relevant.len(),
+        787,
+        "data README: only 787 sentences are relevant to some question"
+    );
+    assert_eq!(s.english_queries.len(), s.queries.len());
+}
+
+#[test]
+fn flores_devtest_is_line_aligned() {
+    let Some(root) = data_root() else { return };
+    let c = flores::load_devtest(&root, "hau").unwrap();
+    assert_eq!(c.queries.len(), 1012);
+    assert_eq!(c.documents.len(), 1012);
+    assert!(flores::file(&root, "xxx", "devtest").is_err());
+}
