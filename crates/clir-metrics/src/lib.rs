@@ -1,6 +1,49 @@
-//! trec_eval-exact IR evaluation with significance tests.
+//! trec_eval-exact IR evaluation with paired significance tests.
+//!
+//! `clir-metrics` reads TREC qrels and runs (plain or gzipped, in parallel), computes the
+//! measures of trec_eval 9.0.8 with its exact semantics (ordering by score then docno
+//! descending, `-c`, `-l`, `-M`, `-J`), prints trec_eval's text output, and compares systems
+//! with paired t, Wilcoxon, randomization and bootstrap tests.
+//!
+//! ```
+//! use clir_metrics::{Evaluator, Measure, Qrels, Run};
+//!
+//! let qrels = Qrels::builder()
+//!     .judgement("q1", "d1", 1)
+//!     .judgement("q1", "d2", 0)
+//!     .judgement("q1", "d3", 2)
+//!     .build()?;
+//! let run = Run::builder()
+//!     .doc("q1", "d1", 0.9)
+//!     .doc("q1", "d2", 0.8)
+//!     .doc("q1", "d3", 0.7)
+//!     .build()?;
+//! let eval = Evaluator::new([Measure::Map, Measure::P(2), Measure::Rr(Some(10))])
+//!     .evaluate(&qrels, &run)?;
+//! // AP = (1/1 + 2/3) / 2
+//! assert!((eval.mean(&Measure::Map).unwrap() - 5.0 / 6.0).abs() < 1e-12);
+//! assert!((eval.mean(&Measure::P(2)).unwrap() - 0.5).abs() < 1e-12);
+//! assert!((eval.mean(&Measure::Rr(Some(10))).unwrap() - 1.0).abs() < 1e-12);
+//! # Ok::<(), clir_metrics::Error>(())
+//! ```
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | (none) | everything; this crate has no optional features and never links libtorch |
 #![warn(missing_docs)]
+#![deny(clippy::float_cmp)]
 
 mod error;
+mod eval;
+mod ids;
+mod io;
+mod measure;
+mod qrels;
+mod run;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, Source};
+pub use eval::{Evaluation, Evaluator};
+pub use ids::{DocId, Interner, QueryId};
+pub use measure::{DEFAULT_CUTOFFS, Measure, RECALL_LEVELS, SUCCESS_CUTOFFS, all_trec, official};
+pub use qrels::{Qrels, QrelsBuilder};
+pub use run::{Run, RunBuilder};

@@ -1,0 +1,456 @@
+//! trec_eval's evaluation: per-query values, aggregates and text output.
+
+use std::fmt::Write as _;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::ids::QueryId;
+use crate::measure::Measure;
+use crate::qrels::Qrels;
+use crate::run::Run;
+
+/// trec_eval's relevance value of a retrieved document absent from the qrels.
+const NONPOOL: i32 = -1;
+/// trec_eval's relevance value of a retrieved document judged with a negative label.
+const UNJUDGED: i32 = -2;
+/// trec_eval's floor for the geometric mean (`MIN_GEO_MEAN`).
+const MIN_GEO_MEAN: f64 = 1e-5;
+/// trec_eval's `INFAP_EPSILON`.
+const INFAP_EPSILON: f64 = 1e-5;
+
+/// Evaluates runs against qrels with trec_eval's options.
+#[derive(Debug, Clone)]
+pub struct Evaluator {
+    measures: Vec<Measure>,
+    relevance_level: i32,
+    max_rank: Option<usize>,
+    judged_only: bool,
+    complete: bool,
+}
+
+impl Evaluator {
+    /// An evaluator for `measures` (printed in trec_eval's order) with trec_eval's defaults.
+    pub fn new(measures: impl IntoIterator<Item = Measure>) -> Self {
+        Self {
+            measures: crate::measure::normalise(measures.into_iter().collect()),
+            relevance_level: 1,
+            max_rank: None,
+            judged_only: false,
+            complete: false,
+        }
+    }
+
+    /// `-l`: labels at or above `level` are relevant (default 1).
+    pub fn relevance_level(mut self, level: i32) -> Self {
+        self.relevance_level = level;
+        self
+    }
+
+    /// `-M`: only the top `max_rank` documents of each query are evaluated.
+    pub fn max_rank(mut self, max_rank: Option<usize>) -> Self {
+        self.max_rank = max_rank;
+        self
+    }
+
+    /// `-J`: unjudged documents are removed from the rankings before evaluation.
+    pub fn judged_only(mut self, judged_only: bool) -> Self {
+        self.judged_only = judged_only;
+        self
+    }
+
+    /// `-c`: average over every query of the qrels (absent ones count as 0, and as the floor
+    /// 1e-5 in `gm_map`), instead of over the queries of both qrels and run. As in trec_eval
+    /// 9.0.8, only queries of both are evaluated and reported per query; counts (`num_rel`, ...)
+    /// are summed over those.
+    pub fn complete(mut self, complete: bool) -> Self {
+        self.complete = complete;
+        self
+    }
+
+    /// The measures, in output order.
+    pub fn measures(&self) -> &[Measure] {
+        &self.measures
+    }
+
+    /// Evaluates `run` against `qrels`.
+    pub fn evaluate(&self, qrels: &Qrels, run: &Run) -> Result<Evaluation> {
+        // Run docno -> qrels docno, once per distinct document.
+        let to_qrels: Vec<u32> = (0..run.docs.len() as u32)
+            .into_par_iter()
+            .map(|d| qrels.docs.get(run.docs.name(d)).unwrap_or(u32::MAX))
+            .collect();
+        let mut order: Vec<(QueryId, &str)> = qrels.query_ids().collect();
+        order.sort_unstable_by(|a, b| a.1.as_bytes().cmp(b.1.as_bytes()));
+        let num_qrels_queries = order.len();
+        let selected: Vec<(QueryId, QueryId, &str)> = order
+            .into_iter()
+            .filter_map(|(q, name)| run.query(name).map(|r| (q, r, name)))
+            .collect();
+        if selected.is_empty() {
+            return Err(Error::NoQueries);
+        }
+        let m = self.measures.len();
+        let rows: Vec<Vec<f64>> = selected
+            .par_iter()
+            .map_init(QueryScratch::default, |scratch, &(q, r, _)| {
+                scratch.fill(self, qrels, q, run.ranking(r), &to_qrels);
+                let mut row = Vec::with_capacity(m);
+                row.extend(self.measures.iter().map(|ms| scratch.measure(self, ms)));
+                row
+            })
+            .collect();
+        Ok(Evaluation {
+            measures: self.measures.clone(),
+            queries: selected
+                .iter()
+                .map(|&(_, _, name)| name.to_owned())
+                .collect(),
+            values: rows.into_iter().flatten().collect(),
+            run_tag: run.tag.clone(),
+            complete_over: self.complete.then_some(num_qrels_queries),
+        })
+    }
+}
+
+/// One query's relevance list in rank order, trec_eval's `RES_RELS`.
+#[derive(Debug, Default)]
+struct QueryScratch {
+    /// Relevance of each retrieved doc: label (>= 0), NONPOOL or UNJUDGED.
+    rels: Vec<i32>,
+    /// Number of judged docs at each non-negative level.
+    rel_levels: Vec<u64>,
+    num_rel: u64,
+    num_rel_ret: u64,
+    /// Judged docs below the relevance level.
+    num_nonrel: u64,
+    /// Positive labels in the qrels, descending (for ideal DCG).
+    ideal: Vec<i32>,
+}
+
+impl QueryScratch {
+    fn fill(
+        &mut self,
+        ev: &Evaluator,
+        qrels: &Qrels,
+        q: QueryId,
+        ranking: &[(crate::ids::DocId, f64)],
+        to_qrels: &[u32],
+    ) {
+        let judgements = qrels.judgements(q);
+        let ranking = &ranking[..ev.max_rank.map_or(ranking.len(), |m| m.min(ranking.len()))];
+        self.rels.clear();
+        for &(d, _) in ranking {
+            let qd = to_qrels[d.0 as usize];
+            let rel = match judgements.binary_search_by_key(&qd, |&(d, _)| d.0) {
+                Ok(i) if judgements[i].1 < 0 => UNJUDGED,
+                Ok(i) => judgements[i].1,
+                Err(_) => NONPOOL,
+            };
+            if !ev.judged_only || rel >= 0 {
+                self.rels.push(rel);
+            }
+        }
+        let max = judgements.iter().map(|j| j.1).max().unwrap_or(0).max(0) as usize;
+        self.rel_levels.clear();
+        self.rel_levels.resize(max + 1, 0);
+        self.ideal.clear();
+        for &(_, l) in judgements {
+            if l >= 0 {
+                self.rel_levels[l as usize] += 1;
+            }
+            if l > 0 {
+                self.ideal.push(l);
+            }
+        }
+        self.ideal.sort_unstable_by(|a, b| b.cmp(a));
+        let level = ev.relevance_level;
+        let lvl_idx = |l: i32| l.max(0) as usize;
+        self.num_rel = self.rel_levels.iter().skip(lvl_idx(level)).sum();
+        self.num_nonrel = self.rel_levels.iter().take(lvl_idx(level)).sum();
+        self.num_rel_ret = self.rels.iter().filter(|&&r| r >= level).count() as u64;
+    }
+
+    fn is_rel(&self, level: i32, i: usize) -> bool {
+        self.rels[i] >= level
+    }
+
+    fn measure(&self, ev: &Evaluator, m: &Measure) -> f64 {
+        use Measure::*;
+        let level = ev.relevance_level;
+        let num_ret = self.rels.len();
+        let num_rel = self.num_rel as f64;
+        let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+        let rel_in_top = |k: usize| {
+            (0..k.min(num_ret))
+                .filter(|&i| self.is_rel(level, i))
+                .count()
+        };
+        let ap_top = |k: usize| {
+            let mut found = 0u64;
+            let mut sum = 0.0;
+            for i in 0..k.min(num_ret) {
+                if self.is_rel(level, i) {
+                    found += 1;
+                    sum += found as f64 / (i + 1) as f64;
+                }
+            }
+            ratio(sum, num_rel)
+        };
+        match *m {
+            NumQ => 1.0,
+            NumRet => num_ret as f64,
+            NumRel => num_rel,
+            NumRelRet => self.num_rel_ret as f64,
+            Map | GmMap => ap_top(num_ret),
+            MapCut(k) => ap_top(k as usize),
+            Rprec => {
+                let r = (self.num_rel as usize).min(num_ret);
+                ratio(rel_in_top(r) as f64, num_rel)
+            }
+            RecipRank => self.first_rel(level, num_ret),
+            Rr(k) => self.first_rel(level, k.map_or(num_ret, |k| k as usize)),
+            P(k) => rel_in_top(k as usize) as f64 / f64::from(k),
+            Recall(k) => ratio(rel_in_top(k as usize) as f64, num_rel),
+            Success(k) => f64::from(u8::from(rel_in_top(k as usize) > 0)),
+            SetP => ratio(self.num_rel_ret as f64, num_ret as f64),
+            SetRecall => ratio(self.num_rel_ret as f64, num_rel),
+            SetF => {
+                if self.num_rel_ret == 0 {
+                    0.0
+                } else {
+                    let p = self.num_rel_ret as f64 / num_ret as f64;
+                    let r = self.num_rel_ret as f64 / num_rel;
+                    2.0 * p * r / (p + r)
+                }
+            }
+            Bpref => self.bpref(level),
+            InfAp => self.infap(level),
+            Ndcg => self.ndcg(None, |l| f64::from(l)),
+            NdcgCut(k) => self.ndcg(Some(k as usize), |l| f64::from(l)),
+            NdcgExp(k) => self.ndcg(k.map(|k| k as usize), |l| 2f64.powi(l) - 1.0),
+            IprecAtRecall(p) => self.iprec(level, p),
+            Judged(k) => {
+                let n = (k as usize).min(num_ret);
+                let judged = self.rels[..n].iter().filter(|&&r| r != NONPOOL).count();
+                ratio(judged as f64, n as f64)
+            }
+        }
+    }
+
+    fn first_rel(&self, level: i32, k: usize) -> f64 {
+        let k = k.min(self.rels.len());
+        self.rels[..k]
+            .iter()
+            .position(|&r| r >= level)
+            .map_or(0.0, |i| 1.0 / (i + 1) as f64)
+    }
+
+    /// DCG over the ranking (to `k`) divided by the ideal DCG; trec_eval's linear-gain `ndcg`
+    /// ignores the relevance level and gives unjudged and negative labels gain 0.
+    fn ndcg(&self, k: Option<usize>, gain: impl Fn(i32) -> f64) -> f64 {
+        let n = k.map_or(self.rels.len(), |k| k.min(self.rels.len()));
+        let dcg: f64 = self.rels[..n]
+            .iter()
+            .enumerate()
+            .filter(|&(_, &r)| r > 0)
+            .map(|(i, &r)| gain(r) / ((i + 2) as f64).log2())
+            .sum();
+        let m = k.map_or(self.ideal.len(), |k| k.min(self.ideal.len()));
+        let idcg: f64 = self.ideal[..m]
+            .iter()
+            .enumerate()
+            .map(|(i, &r)| gain(r) / ((i + 2) as f64).log2())
+            .sum();
+        if idcg > 0.0 { dcg / idcg } else { 0.0 }
+    }
+
+    fn bpref(&self, level: i32) -> f64 {
+        let mut nonrel_so_far = 0u64;
+        let mut bpref = 0.0;
+        let denom = self.num_nonrel.min(self.num_rel) as f64;
+        for &r in &self.rels {
+            if r < 0 {
+                continue;
+            }
+            if r < level {
+                nonrel_so_far += 1;
+            } else if nonrel_so_far > 0 {
+                bpref += 1.0 - nonrel_so_far.min(self.num_rel) as f64 / denom;
+            } else {
+                bpref += 1.0;
+            }
+        }
+        if self.num_rel > 0 {
+            bpref / self.num_rel as f64
+        } else {
+            bpref
+        }
+    }
+
+    fn infap(&self, level: i32) -> f64 {
+        let (mut nonrel, mut rel, mut unjudged) = (0u64, 0u64, 0u64);
+        let mut inf_ap = 0.0;
+        for (j, &r) in self.rels.iter().enumerate() {
+            if r == NONPOOL {
+                continue;
+            }
+            if r == UNJUDGED {
+                unjudged += 1;
+                continue;
+            }
+            if r < level {
+                nonrel += 1;
+                continue;
+            }
+            rel += 1;
+            if j == 0 {
+                inf_ap += 1.0;
+            } else {
+                let fj = j as f64;
+                let (rel_m1, nonrel) = ((rel - 1) as f64, nonrel as f64);
+                inf_ap += 1.0 / (fj + 1.0)
+                    + (fj / (fj + 1.0))
+                        * ((rel_m1 + nonrel + unjudged as f64) / fj)
+                        * ((rel_m1 + INFAP_EPSILON) / (rel_m1 + nonrel + 2.0 * INFAP_EPSILON));
+            }
+        }
+        if self.num_rel > 0 {
+            inf_ap / self.num_rel as f64
+        } else {
+            inf_ap
+        }
+    }
+
+    /// Interpolated precision at recall `p` (trec_eval 9's `iprec_at_recall`: the cutoff in
+    /// relevant documents is `(long)(p * num_rel + 0.9)`).
+    fn iprec(&self, level: i32, p: f64) -> f64 {
+        let num_ret = self.rels.len();
+        let cutoff = (p * self.num_rel as f64 + 0.9) as u64;
+        if cutoff > self.num_rel_ret {
+            return 0.0;
+        }
+        if num_ret == 0 {
+            // trec_eval divides 0 by 0 here (only reachable with -J or -M 0).
+            return f64::NAN;
+        }
+        // Max precision at any rank i whose rel_so_far >= cutoff (ranks up to num_ret).
+        let mut best = self.num_rel_ret as f64 / num_ret as f64;
+        let mut rel_so_far = self.num_rel_ret;
+        for i in (1..=num_ret).rev() {
+            if rel_so_far == 0 || rel_so_far < cutoff {
+                break;
+            }
+            best = best.max(rel_so_far as f64 / i as f64);
+            if self.rels[i - 1] >= level {
+                if rel_so_far == cutoff {
+                    return best;
+                }
+                rel_so_far -= 1;
+            }
+        }
+        best
+    }
+}
+
+/// Per-query values of several measures (rows: queries in qid byte order), with trec_eval's
+/// aggregation and text output.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    measures: Vec<Measure>,
+    queries: Vec<String>,
+    /// Row-major: `values[q * measures.len() + m]`.
+    values: Vec<f64>,
+    run_tag: String,
+    /// With `-c`: the number of qrels queries to average over.
+    complete_over: Option<usize>,
+}
+
+impl Serialize for Measure {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl Evaluation {
+    /// The measures, in output order.
+    pub fn measures(&self) -> &[Measure] {
+        &self.measures
+    }
+
+    /// The evaluated queries, in trec_eval's order (byte order of the qids).
+    pub fn queries(&self) -> &[String] {
+        &self.queries
+    }
+
+    fn column(&self, m: &Measure) -> Option<usize> {
+        self.measures.iter().position(|x| x == m)
+    }
+
+    /// Per-query values of `m`, aligned with [`Evaluation::queries`]. For `gm_map` these are
+    /// the per-query average precisions.
+    pub fn per_query(&self, m: &Measure) -> Option<Vec<f64>> {
+        let c = self.column(m)?;
+        let n = self.measures.len();
+        Some(
+            (0..self.queries.len())
+                .map(|q| self.values[q * n + c])
+                .collect(),
+        )
+    }
+
+    /// The value of `m` for query `qid`.
+    pub fn value(&self, qid: &str, m: &Measure) -> Option<f64> {
+        let c = self.column(m)?;
+        let q = self.queries.iter().position(|x| x == qid)?;
+        Some(self.values[q * self.measures.len() + c])
+    }
+
+    /// trec_eval's aggregate of `m`: the sum for counts, the geometric mean for `gm_map`, the
+    /// arithmetic mean otherwise.
+    pub fn mean(&self, m: &Measure) -> Option<f64> {
+        let v = self.per_query(m)?;
+        let n = self.complete_over.unwrap_or(v.len()).max(v.len());
+        let missing = (n - v.len()) as f64;
+        let n = n as f64;
+        Some(match m {
+            _ if m.is_count() => v.iter().sum(),
+            Measure::GmMap => {
+                let logs: f64 = v.iter().map(|x| x.max(MIN_GEO_MEAN).ln()).sum();
+                ((logs + missing * MIN_GEO_MEAN.ln()) / n).exp()
+            }
+            _ => v.iter().sum::<f64>() / n,
+        })
+    }
+
+    /// trec_eval's text output: with `per_query`, each query's lines first (as `-q`), then the
+    /// `all` lines, `runid` first when `runid` is true.
+    pub fn to_trec_eval(&self, per_query: bool, runid: bool) -> String {
+        let mut out = String::new();
+        let line = |out: &mut String, m: &Measure, qid: &str, v: f64| {
+            if m.is_count() {
+                let _ = writeln!(out, "{:<22}\t{qid}\t{}", m.to_string(), v as i64);
+            } else {
+                let _ = writeln!(out, "{:<22}\t{qid}\t{v:.4}", m.to_string());
+            }
+        };
+        if per_query {
+            let n = self.measures.len();
+            for (q, qid) in self.queries.iter().enumerate() {
+                for (c, m) in self.measures.iter().enumerate() {
+                    if *m != Measure::GmMap {
+                        line(&mut out, m, qid, self.values[q * n + c]);
+                    }
+                }
+            }
+        }
+        if runid {
+            let _ = writeln!(out, "{:<22}\tall\t{}", "runid", self.run_tag);
+        }
+        for m in &self.measures {
+            line(&mut out, m, "all", self.mean(m).unwrap_or(0.0));
+        }
+        out
+    }
+}

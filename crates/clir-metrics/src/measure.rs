@@ -1,0 +1,362 @@
+//! Measure names: parsing trec_eval / ir_measures names and printing trec_eval's.
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+/// trec_eval's default cutoffs for `P`, `recall`, `map_cut` and `ndcg_cut`.
+pub const DEFAULT_CUTOFFS: [u32; 9] = [5, 10, 15, 20, 30, 100, 200, 500, 1000];
+/// trec_eval's default cutoffs for `success`.
+pub const SUCCESS_CUTOFFS: [u32; 3] = [1, 5, 10];
+/// trec_eval's default recall levels for `iprec_at_recall`.
+pub const RECALL_LEVELS: [f64; 11] = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
+
+/// One evaluation measure with its parameter. Names follow trec_eval 9.0.8 (`P_10`,
+/// `ndcg_cut_10`, `iprec_at_recall_0.10`); the extras follow ir_measures (`RR@10`,
+/// `nDCG(dcg='exp-log2')@10`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum Measure {
+    /// Number of queries evaluated (summed, not averaged).
+    NumQ,
+    /// Number of documents retrieved (summed).
+    NumRet,
+    /// Number of relevant documents (summed).
+    NumRel,
+    /// Number of relevant documents retrieved (summed).
+    NumRelRet,
+    /// Mean average precision.
+    Map,
+    /// Geometric mean of average precision (floored at 1e-5), aggregate only.
+    GmMap,
+    /// Precision after R documents, R = number of relevant documents.
+    Rprec,
+    /// Binary preference (Buckley & Voorhees 2004).
+    Bpref,
+    /// Reciprocal rank of the first relevant document.
+    RecipRank,
+    /// Interpolated precision at a recall level.
+    IprecAtRecall(f64),
+    /// Precision at a cutoff.
+    P(u32),
+    /// Recall at a cutoff.
+    Recall(u32),
+    /// Inferred AP (Yilmaz & Aslam 2006), trec_eval's formula.
+    InfAp,
+    /// nDCG with linear gains (the label), over the whole ranking.
+    Ndcg,
+    /// nDCG with linear gains at a cutoff.
+    NdcgCut(u32),
+    /// Average precision of the top `k`, normalised by all relevant documents.
+    MapCut(u32),
+    /// 1 if a relevant document is in the top `k`.
+    Success(u32),
+    /// Precision of the whole retrieved set.
+    SetP,
+    /// Recall of the whole retrieved set.
+    SetRecall,
+    /// F1 of the whole retrieved set.
+    SetF,
+    /// Fraction of the top `k` (or of all, when fewer were retrieved) that is judged.
+    Judged(u32),
+    /// ir_measures `RR@k`: reciprocal rank of the first relevant document in the top `k`
+    /// (`None`: no cutoff).
+    Rr(Option<u32>),
+    /// ir_measures `nDCG(dcg='exp-log2')@k`: gains `2^rel - 1` (`None`: no cutoff).
+    NdcgExp(Option<u32>),
+}
+
+impl Measure {
+    /// trec_eval's output order of measure families.
+    pub(crate) fn family_order(&self) -> (u8, f64) {
+        use Measure::*;
+        let opt = |k: Option<u32>| k.map_or(f64::INFINITY, f64::from);
+        match *self {
+            NumQ => (0, 0.0),
+            NumRet => (1, 0.0),
+            NumRel => (2, 0.0),
+            NumRelRet => (3, 0.0),
+            Map => (4, 0.0),
+            GmMap => (5, 0.0),
+            Rprec => (6, 0.0),
+            Bpref => (7, 0.0),
+            RecipRank => (8, 0.0),
+            IprecAtRecall(l) => (9, l),
+            P(k) => (10, f64::from(k)),
+            Recall(k) => (11, f64::from(k)),
+            InfAp => (12, 0.0),
+            Ndcg => (13, 0.0),
+            NdcgCut(k) => (14, f64::from(k)),
+            MapCut(k) => (15, f64::from(k)),
+            Success(k) => (16, f64::from(k)),
+            SetP => (17, 0.0),
+            SetRecall => (18, 0.0),
+            SetF => (19, 0.0),
+            Judged(k) => (20, f64::from(k)),
+            Rr(k) => (21, opt(k)),
+            NdcgExp(k) => (22, opt(k)),
+        }
+    }
+
+    /// Whether trec_eval sums this measure over queries (and prints it as an integer).
+    pub fn is_count(&self) -> bool {
+        matches!(
+            self,
+            Measure::NumQ | Measure::NumRet | Measure::NumRel | Measure::NumRelRet
+        )
+    }
+
+    /// Parses one measure name or a trec_eval `-m` argument (`P.5,10`, `official`, `all_trec`,
+    /// `ndcg_cut_10`, `RR@10`, ...) into a list of measures.
+    pub fn parse_list(spec: &str) -> Result<Vec<Measure>> {
+        use Measure::*;
+        let unknown = || Error::UnknownMeasure(spec.to_owned());
+        match spec {
+            "official" => return Ok(official()),
+            "all_trec" => return Ok(all_trec()),
+            _ => {}
+        }
+        if let Some(m) = parse_ir_measures(spec) {
+            return m.map(|m| vec![m]);
+        }
+        // `family.params` or `family_param` or `family`.
+        let (family, params) = match spec.split_once('.') {
+            Some((f, p)) if known_family(f) => (f, Some(p)),
+            _ => match spec.rsplit_once('_') {
+                Some((f, p)) if known_family(f) && is_cutoff_family(f) => (f, Some(p)),
+                _ => (spec, None),
+            },
+        };
+        let cutoffs = |default: &[u32]| -> Result<Vec<u32>> {
+            match params {
+                None => Ok(default.to_vec()),
+                Some(p) => p
+                    .split(',')
+                    .map(|c| {
+                        c.trim()
+                            .parse::<u32>()
+                            .ok()
+                            .filter(|&c| c > 0)
+                            .ok_or_else(unknown)
+                    })
+                    .collect(),
+            }
+        };
+        let simple = |m: Measure| {
+            if params.is_none() {
+                Ok(vec![m])
+            } else {
+                Err(unknown())
+            }
+        };
+        match family {
+            "num_q" => simple(NumQ),
+            "num_ret" => simple(NumRet),
+            "num_rel" => simple(NumRel),
+            "num_rel_ret" => simple(NumRelRet),
+            "map" => simple(Map),
+            "gm_map" => simple(GmMap),
+            "Rprec" => simple(Rprec),
+            "bpref" => simple(Bpref),
+            "recip_rank" => simple(RecipRank),
+            "infAP" => simple(InfAp),
+            "ndcg" => simple(Ndcg),
+            "set_P" => simple(SetP),
+            "set_recall" => simple(SetRecall),
+            "set_F" => simple(SetF),
+            "P" => Ok(cutoffs(&DEFAULT_CUTOFFS)?.into_iter().map(P).collect()),
+            "recall" => Ok(cutoffs(&DEFAULT_CUTOFFS)?.into_iter().map(Recall).collect()),
+            "ndcg_cut" => Ok(cutoffs(&DEFAULT_CUTOFFS)?
+                .into_iter()
+                .map(NdcgCut)
+                .collect()),
+            "map_cut" => Ok(cutoffs(&DEFAULT_CUTOFFS)?.into_iter().map(MapCut).collect()),
+            "success" => Ok(cutoffs(&SUCCESS_CUTOFFS)?
+                .into_iter()
+                .map(Success)
+                .collect()),
+            "judged" => Ok(cutoffs(&[10])?.into_iter().map(Judged).collect()),
+            "iprec_at_recall" => match params {
+                None => Ok(RECALL_LEVELS.iter().map(|&l| IprecAtRecall(l)).collect()),
+                Some(p) => p
+                    .split(',')
+                    .map(|c| {
+                        c.trim()
+                            .parse::<f64>()
+                            .ok()
+                            .filter(|l| (0.0..=1.0).contains(l))
+                            .map(IprecAtRecall)
+                            .ok_or_else(unknown)
+                    })
+                    .collect(),
+            },
+            _ => Err(unknown()),
+        }
+    }
+
+    /// Parses several `-m` arguments into a sorted, de-duplicated list in trec_eval's order.
+    pub fn parse_specs<S: AsRef<str>>(specs: &[S]) -> Result<Vec<Measure>> {
+        let mut out = Vec::new();
+        for s in specs {
+            out.extend(Measure::parse_list(s.as_ref())?);
+        }
+        Ok(normalise(out))
+    }
+}
+
+/// Sorts measures into trec_eval's output order and removes duplicates.
+pub(crate) fn normalise(mut ms: Vec<Measure>) -> Vec<Measure> {
+    ms.sort_by(|a, b| {
+        let (fa, pa) = a.family_order();
+        let (fb, pb) = b.family_order();
+        fa.cmp(&fb).then(pa.total_cmp(&pb))
+    });
+    ms.dedup();
+    ms
+}
+
+fn known_family(f: &str) -> bool {
+    matches!(
+        f,
+        "P" | "recall"
+            | "ndcg_cut"
+            | "map_cut"
+            | "success"
+            | "judged"
+            | "iprec_at_recall"
+            | "num_q"
+            | "num_ret"
+            | "num_rel"
+            | "num_rel_ret"
+            | "map"
+            | "gm_map"
+            | "Rprec"
+            | "bpref"
+            | "recip_rank"
+            | "infAP"
+            | "ndcg"
+            | "set_P"
+            | "set_recall"
+            | "set_F"
+    )
+}
+
+fn is_cutoff_family(f: &str) -> bool {
+    matches!(
+        f,
+        "P" | "recall" | "ndcg_cut" | "map_cut" | "success" | "judged" | "iprec_at_recall"
+    )
+}
+
+fn parse_ir_measures(spec: &str) -> Option<Result<Measure>> {
+    let (base, k) = match spec.split_once('@') {
+        Some((b, k)) => (b, Some(k)),
+        None => (spec, None),
+    };
+    let cut = match k {
+        None => None,
+        Some(k) => match k.parse::<u32>() {
+            Ok(k) if k > 0 => Some(k),
+            _ => return Some(Err(Error::UnknownMeasure(spec.to_owned()))),
+        },
+    };
+    let m = match base {
+        "RR" => Measure::Rr(cut),
+        "nDCG(dcg='exp-log2')" | "nDCG(dcg=\"exp-log2\")" => Measure::NdcgExp(cut),
+        "Judged" => Measure::Judged(cut?),
+        _ => return None,
+    };
+    Some(Ok(m))
+}
+
+/// trec_eval's default (`-m official`) measures that this crate implements (all of them but
+/// `runid`, which is printed separately).
+pub fn official() -> Vec<Measure> {
+    use Measure::*;
+    let mut v = vec![
+        NumQ, NumRet, NumRel, NumRelRet, Map, GmMap, Rprec, Bpref, RecipRank,
+    ];
+    v.extend(RECALL_LEVELS.iter().map(|&l| IprecAtRecall(l)));
+    v.extend(DEFAULT_CUTOFFS.iter().map(|&k| P(k)));
+    v
+}
+
+/// The measures of trec_eval's `-m all_trec` that this crate implements.
+pub fn all_trec() -> Vec<Measure> {
+    use Measure::*;
+    let mut v = official();
+    v.extend(DEFAULT_CUTOFFS.iter().map(|&k| Recall(k)));
+    v.extend([InfAp, Ndcg]);
+    v.extend(DEFAULT_CUTOFFS.iter().map(|&k| NdcgCut(k)));
+    v.extend(DEFAULT_CUTOFFS.iter().map(|&k| MapCut(k)));
+    v.extend(SUCCESS_CUTOFFS.iter().map(|&k| Success(k)));
+    v.extend([SetP, SetRecall, SetF]);
+    normalise(v)
+}
+
+impl fmt::Display for Measure {
+    /// The trec_eval output name (`P_10`, `iprec_at_recall_0.10`) or the ir_measures name.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use Measure::*;
+        match self {
+            NumQ => f.write_str("num_q"),
+            NumRet => f.write_str("num_ret"),
+            NumRel => f.write_str("num_rel"),
+            NumRelRet => f.write_str("num_rel_ret"),
+            Map => f.write_str("map"),
+            GmMap => f.write_str("gm_map"),
+            Rprec => f.write_str("Rprec"),
+            Bpref => f.write_str("bpref"),
+            RecipRank => f.write_str("recip_rank"),
+            IprecAtRecall(l) => write!(f, "iprec_at_recall_{l:3.2}"),
+            P(k) => write!(f, "P_{k}"),
+            Recall(k) => write!(f, "recall_{k}"),
+            InfAp => f.write_str("infAP"),
+            Ndcg => f.write_str("ndcg"),
+            NdcgCut(k) => write!(f, "ndcg_cut_{k}"),
+            MapCut(k) => write!(f, "map_cut_{k}"),
+            Success(k) => write!(f, "success_{k}"),
+            SetP => f.write_str("set_P"),
+            SetRecall => f.write_str("set_recall"),
+            SetF => f.write_str("set_F"),
+            Judged(k) => write!(f, "judged_{k}"),
+            Rr(None) => f.write_str("RR"),
+            Rr(Some(k)) => write!(f, "RR@{k}"),
+            NdcgExp(None) => f.write_str("nDCG(dcg='exp-log2')"),
+            NdcgExp(Some(k)) => write!(f, "nDCG(dcg='exp-log2')@{k}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for m in all_trec()
+            .into_iter()
+            .chain([Measure::Rr(Some(10)), Measure::NdcgExp(Some(5))])
+        {
+            let parsed = Measure::parse_list(&m.to_string()).unwrap();
+            assert_eq!(parsed, vec![m], "{m}");
+        }
+    }
+
+    #[test]
+    fn trec_eval_specs() {
+        assert_eq!(
+            Measure::parse_list("P.5,10").unwrap(),
+            vec![Measure::P(5), Measure::P(10)]
+        );
+        assert_eq!(Measure::parse_list("P").unwrap().len(), 9);
+        assert_eq!(
+            Measure::IprecAtRecall(0.1).to_string(),
+            "iprec_at_recall_0.10"
+        );
+        assert!(Measure::parse_list("bogus").is_err());
+        assert!(Measure::parse_list("P.0").is_err());
+        let ms = Measure::parse_specs(&["P.10", "map", "P.5"]).unwrap();
+        assert_eq!(ms, vec![Measure::Map, Measure::P(5), Measure::P(10)]);
+    }
+}
