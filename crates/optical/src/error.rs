@@ -46,6 +46,9 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A bitext file could not be read (the cause names file and line).
+    #[error(transparent)]
+    Bitext(#[from] cooc::Error),
     /// An encoder failed.
     #[error(transparent)]
     Encoder(#[from] clir_encoders::Error),

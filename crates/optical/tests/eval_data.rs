@@ -110,3 +110,67 @@ fn flores_devtest_is_line_aligned() {
     assert_eq!(c.documents.len(), 1012);
     assert!(flores::file(&root, "xxx", "devtest").is_err());
 }
+
+#[test]
+fn bitext_assembly_matches_python_and_never_contains_evaluation_text() {
+    use optical::data::bitext::{self, BitextSpec, LeakGuard, Source};
+    let Some(root) = data_root() else { return };
+    let guard = LeakGuard::from_root(&root).unwrap();
+    // python: normalised FLORES devtest lines, AfriQA questions/translations/passages, XQuAD-R
+    // questions and English sentences.
+    assert_eq!(guard.len(), 46211);
+    // python: FLORES dev + NTREX + LAFAND train/dev (+ MENYO train/dev for yor), exact-pair dedup.
+    for (lang, read, kept, dup) in [("hau", 7392, 7318, 74), ("yor", 24648, 18643, 6005)] {
+        let b = bitext::load(&root, &BitextSpec::new(lang), &guard).unwrap();
+        let r = &b.report;
+        assert_eq!(r.read.iter().map(|(_, n)| n).sum::<usize>(), read, "{lang}");
+        assert_eq!(
+            (b.pairs.len(), r.duplicates, r.leaked),
+            (kept, dup, 0),
+            "{lang}"
+        );
+    }
+    // Nothing from FLORES devtest, even when a source is forced to contain it.
+    let devtest = root.join("bitext/flores200/devtest");
+    let mut g = LeakGuard::default();
+    g.extend(["Hello there".to_owned()]);
+    assert!(g.contains("  hello   THERE "));
+    let b = bitext::load(
+        &root,
+        &BitextSpec::new("hau").sources(vec![Source::FloresDev]),
+        &guard,
+    )
+    .unwrap();
+    assert_eq!(b.pairs.len(), 997);
+    assert!(b.report.files.iter().all(|f| !f.starts_with(&devtest)));
+}
+
+#[test]
+fn bitext_budget_is_a_seeded_prefix_and_aliases_resolve() {
+    use optical::data::bitext::{self, BitextSpec, LeakGuard};
+    let Some(root) = data_root() else { return };
+    let guard = LeakGuard::default();
+    let a = bitext::load(&root, &BitextSpec::new("hau").budget(500, 7), &guard).unwrap();
+    let b = bitext::load(&root, &BitextSpec::new("hau").budget(500, 7), &guard).unwrap();
+    let c = bitext::load(&root, &BitextSpec::new("hau").budget(500, 8), &guard).unwrap();
+    assert_eq!(a.pairs, b.pairs);
+    assert_ne!(a.pairs, c.pairs);
+    assert_eq!(a.pairs.len(), 500);
+    // Swahili is `swh` in FLORES, `swa` in NTREX and LAFAND: both spellings find all three.
+    let swa = bitext::load(&root, &BitextSpec::new("swa"), &guard).unwrap();
+    let swh = bitext::load(&root, &BitextSpec::new("swh"), &guard).unwrap();
+    assert_eq!(swa.pairs.len(), swh.pairs.len());
+    assert!(
+        swa.report
+            .read
+            .iter()
+            .all(|(s, n)| *n > 0 || s.name() == "menyo"),
+        "{:?}",
+        swa.report.read
+    );
+    let missing = bitext::load(&root, &BitextSpec::new("xxq"), &guard).unwrap_err();
+    assert!(
+        missing.to_string().contains("no bitext for `xxq`"),
+        "{missing}"
+    );
+}

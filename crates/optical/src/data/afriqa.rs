@@ -159,6 +159,22 @@ fn span_checks_out(v: &Value, context: &str, path: &Path, line: usize) -> Result
     Ok(chars.as_str().starts_with(answer))
 }
 
+/// Every text of every AfriQA file under `root` — native questions, their English translations
+/// and passages, of every language and split — for keeping evaluation text out of training data.
+pub fn all_texts(root: &Path) -> Result<Vec<String>> {
+    let mut texts = Vec::new();
+    for (lang, split) in available(root)? {
+        for (_, row) in read_rows(&file(root, &lang, &split))? {
+            texts.extend(
+                [row.question, row.question_en, row.context]
+                    .into_iter()
+                    .flatten(),
+            );
+        }
+    }
+    Ok(texts)
+}
+
 /// Every unique non-empty passage of every AfriQA file under `root`, with stable ids, sorted by id.
 pub fn documents(root: &Path) -> Result<Vec<Document>> {
     let mut docs = BTreeMap::new();

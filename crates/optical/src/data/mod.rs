@@ -10,8 +10,12 @@
 //! | [`afriqa`] AfriQA-R | native questions (`question_lang`) | unique English gold passages of every file | the row's own passage |
 //! | [`xquad`] XQuAD-R | questions in language X | the 1,180 English sentences (or 240 paragraphs) | sentence containing the answer start |
 //! | [`flores`] FLORES-200 devtest | line *i* in language X | the English lines | line *i* |
+//!
+//! [`bitext`] assembles the training bitext of a language, with a [`bitext::LeakGuard`] that
+//! keeps every evaluation text out of it.
 
 pub mod afriqa;
+pub mod bitext;
 pub mod flores;
 mod json;
 mod lines;
