@@ -40,6 +40,7 @@ mod io;
 mod measure;
 mod qrels;
 mod run;
+pub mod stats;
 
 pub use error::{Error, Result, Source};
 pub use eval::{Evaluation, Evaluator};
