@@ -33,6 +33,8 @@
 #![warn(missing_docs)]
 #![deny(clippy::float_cmp)]
 
+pub mod cli;
+pub mod compare;
 mod error;
 mod eval;
 mod ids;
