@@ -1,0 +1,524 @@
+//! Sentence-level co-occurrence counting into a compact sparse table (CSR by source id).
+//!
+//! For every sentence pair, each distinct (source type, target type) pair is counted once
+//! (`c(s, t)` = number of pairs in which both occur), and the marginals `c(s)`, `c(t)` are the
+//! number of pairs in which the type occurs. With [`Window::Diagonal`] only token pairs at
+//! relative positions `|i/m − j/n| ≤ width` count (still once per pair and type pair).
+//!
+//! Counting is chunked: each chunk's keys `(s << 32) | t` are produced and sorted in parallel
+//! (rayon), run-length encoded, and merged LSM-style into sorted runs, so the cost is
+//! `O(K log K)` for `K` emitted keys and memory is bounded by the distinct pairs plus one chunk.
+
+use rayon::prelude::*;
+
+use crate::{Error, Result, SrcTokenId, TgtTokenId};
+
+/// Which token pairs of a sentence pair co-occur.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Window {
+    /// Every source type with every target type of the pair.
+    #[default]
+    Sentence,
+    /// Only tokens at positions `i` (of `m`) and `j` (of `n`) with
+    /// `|(i + ½)/m − (j + ½)/n| ≤ width`.
+    Diagonal {
+        /// Relative width in `[0, 1]`.
+        width: f32,
+    },
+}
+
+/// Options of counting and pruning.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountOptions {
+    /// Co-occurrence counts below this are dropped (marginals are kept).
+    pub min_count: u32,
+    /// Keep only the `k` most frequent targets of each source type.
+    pub top_k: Option<usize>,
+    /// Positional window.
+    pub window: Window,
+    /// Sentence pairs per parallel chunk.
+    pub chunk_size: usize,
+}
+
+impl Default for CountOptions {
+    fn default() -> Self {
+        Self {
+            min_count: 1,
+            top_k: None,
+            window: Window::Sentence,
+            chunk_size: 1 << 15,
+        }
+    }
+}
+
+impl CountOptions {
+    /// Validates the options.
+    pub fn check(&self) -> Result<()> {
+        if self.chunk_size == 0 {
+            return Err(Error::InvalidParameter {
+                name: "chunk_size",
+                reason: "must be positive".into(),
+            });
+        }
+        if self.top_k == Some(0) {
+            return Err(Error::InvalidParameter {
+                name: "top_k",
+                reason: "must be positive".into(),
+            });
+        }
+        if let Window::Diagonal { width } = self.window
+            && !(0.0..=1.0).contains(&width)
+        {
+            return Err(Error::InvalidParameter {
+                name: "window",
+                reason: format!("width {width} outside [0, 1]"),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Memory held by a [`CoocTable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryReport {
+    /// Stored (source, target) pairs.
+    pub nnz: usize,
+    /// Bytes of the CSR arrays (row pointers, columns, counts).
+    pub table_bytes: usize,
+    /// Bytes of the two marginal vectors.
+    pub marginal_bytes: usize,
+}
+
+/// Sparse co-occurrence counts with marginals; rows are source ids, columns target ids, both
+/// sorted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CoocTable {
+    pub(crate) n_pairs: u64,
+    pub(crate) src_marginals: Vec<u32>,
+    pub(crate) tgt_marginals: Vec<u32>,
+    pub(crate) row_ptr: Vec<u64>,
+    pub(crate) cols: Vec<u32>,
+    pub(crate) counts: Vec<u32>,
+}
+
+impl CoocTable {
+    /// Counts an in-memory corpus of id sequences (convenience over [`Counter`]).
+    pub fn from_pairs<S: AsRef<[u32]> + Sync, T: AsRef<[u32]> + Sync>(
+        pairs: &[(S, T)],
+        options: &CountOptions,
+    ) -> Result<Self> {
+        options.check()?;
+        let mut c = Counter::new(options.window);
+        for chunk in pairs.chunks(options.chunk_size) {
+            c.add(chunk);
+        }
+        Ok(c.finish(options))
+    }
+
+    /// Number of sentence pairs counted.
+    pub fn n_pairs(&self) -> u64 {
+        self.n_pairs
+    }
+
+    /// `c(s)`: pairs whose source side contains `s`.
+    pub fn src_count(&self, s: SrcTokenId) -> u32 {
+        self.src_marginals.get(s.0 as usize).copied().unwrap_or(0)
+    }
+
+    /// `c(t)`: pairs whose target side contains `t`.
+    pub fn tgt_count(&self, t: TgtTokenId) -> u32 {
+        self.tgt_marginals.get(t.0 as usize).copied().unwrap_or(0)
+    }
+
+    /// Source marginals indexed by id.
+    pub fn src_marginals(&self) -> &[u32] {
+        &self.src_marginals
+    }
+
+    /// Target marginals indexed by id.
+    pub fn tgt_marginals(&self) -> &[u32] {
+        &self.tgt_marginals
+    }
+
+    /// Index into the CSR arrays of `(s, t)`, if stored.
+    #[inline]
+    pub(crate) fn index(&self, s: u32, t: u32) -> Option<usize> {
+        let s = s as usize;
+        if s + 1 >= self.row_ptr.len() {
+            return None;
+        }
+        let (lo, hi) = (self.row_ptr[s] as usize, self.row_ptr[s + 1] as usize);
+        self.cols[lo..hi].binary_search(&t).ok().map(|k| lo + k)
+    }
+
+    /// `c(s, t)`: pairs containing both (0 if never seen or pruned).
+    pub fn count(&self, s: SrcTokenId, t: TgtTokenId) -> u32 {
+        self.index(s.0, t.0).map_or(0, |k| self.counts[k])
+    }
+
+    /// The stored targets of `s` and their counts.
+    pub fn row(&self, s: SrcTokenId) -> (&[u32], &[u32]) {
+        let s = s.0 as usize;
+        if s + 1 >= self.row_ptr.len() {
+            return (&[], &[]);
+        }
+        let (lo, hi) = (self.row_ptr[s] as usize, self.row_ptr[s + 1] as usize);
+        (&self.cols[lo..hi], &self.counts[lo..hi])
+    }
+
+    /// Number of source rows (one more than the largest source id seen).
+    pub fn n_rows(&self) -> usize {
+        self.row_ptr.len().saturating_sub(1)
+    }
+
+    /// Number of stored pairs.
+    pub fn nnz(&self) -> usize {
+        self.cols.len()
+    }
+
+    /// Every stored `(s, t, c(s, t))`, in (s, t) order.
+    pub fn iter(&self) -> impl Iterator<Item = (SrcTokenId, TgtTokenId, u32)> + '_ {
+        (0..self.n_rows()).flat_map(move |s| {
+            let (lo, hi) = (self.row_ptr[s] as usize, self.row_ptr[s + 1] as usize);
+            (lo..hi).map(move |k| {
+                (
+                    SrcTokenId(s as u32),
+                    TgtTokenId(self.cols[k]),
+                    self.counts[k],
+                )
+            })
+        })
+    }
+
+    /// Bytes held.
+    pub fn memory(&self) -> MemoryReport {
+        MemoryReport {
+            nnz: self.nnz(),
+            table_bytes: self.row_ptr.len() * 8 + self.cols.len() * 4 + self.counts.len() * 4,
+            marginal_bytes: (self.src_marginals.len() + self.tgt_marginals.len()) * 4,
+        }
+    }
+
+    /// The same statistics with sides swapped (a transpose).
+    pub fn transpose(&self) -> Self {
+        let mut keys: Vec<(u64, u32)> = self
+            .iter()
+            .map(|(s, t, c)| ((u64::from(t.0) << 32) | u64::from(s.0), c))
+            .collect();
+        keys.par_sort_unstable_by_key(|k| k.0);
+        let mut out = Self::from_sorted(keys, self.tgt_marginals.len());
+        out.n_pairs = self.n_pairs;
+        out.src_marginals = self.tgt_marginals.clone();
+        out.tgt_marginals = self.src_marginals.clone();
+        out
+    }
+
+    fn from_sorted(run: Vec<(u64, u32)>, n_rows: usize) -> Self {
+        let n_rows = n_rows.max(run.last().map_or(0, |(k, _)| (k >> 32) as usize + 1));
+        let mut row_ptr = vec![0u64; n_rows + 1];
+        let mut cols = Vec::with_capacity(run.len());
+        let mut counts = Vec::with_capacity(run.len());
+        for (k, c) in run {
+            row_ptr[(k >> 32) as usize + 1] += 1;
+            cols.push(k as u32);
+            counts.push(c);
+        }
+        for i in 0..n_rows {
+            row_ptr[i + 1] += row_ptr[i];
+        }
+        Self {
+            row_ptr,
+            cols,
+            counts,
+            ..Self::default()
+        }
+    }
+}
+
+/// Incremental counter: feed chunks of id pairs with [`Counter::add`], then [`Counter::finish`].
+#[derive(Debug, Default)]
+pub struct Counter {
+    window: Window,
+    n_pairs: u64,
+    src_marginals: Vec<u32>,
+    tgt_marginals: Vec<u32>,
+    /// Sorted, run-length encoded runs of decreasing length (LSM levels).
+    runs: Vec<Vec<(u64, u32)>>,
+}
+
+fn bump(v: &mut Vec<u32>, ids: &[u32]) {
+    for &i in ids {
+        let i = i as usize;
+        if i >= v.len() {
+            v.resize(i + 1, 0);
+        }
+        v[i] += 1;
+    }
+}
+
+fn sorted_types(ids: &[u32]) -> Vec<u32> {
+    let mut v = ids.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Appends the keys of one sentence pair.
+fn emit_keys(src: &[u32], tgt: &[u32], window: Window, out: &mut Vec<u64>) {
+    match window {
+        Window::Sentence => {
+            let s = sorted_types(src);
+            let t = sorted_types(tgt);
+            for &a in &s {
+                let hi = u64::from(a) << 32;
+                out.extend(t.iter().map(|&b| hi | u64::from(b)));
+            }
+        }
+        Window::Diagonal { width } => {
+            let (m, n) = (src.len() as f32, tgt.len() as f32);
+            let start = out.len();
+            for (i, &a) in src.iter().enumerate() {
+                let x = (i as f32 + 0.5) / m;
+                for (j, &b) in tgt.iter().enumerate() {
+                    if (x - (j as f32 + 0.5) / n).abs() <= width {
+                        out.push((u64::from(a) << 32) | u64::from(b));
+                    }
+                }
+            }
+            let tail = &mut out[start..];
+            tail.sort_unstable();
+            let mut w = 0;
+            for r in 0..tail.len() {
+                if r == 0 || tail[r] != tail[w - 1] {
+                    tail[w] = tail[r];
+                    w += 1;
+                }
+            }
+            out.truncate(start + w);
+        }
+    }
+}
+
+fn rle(mut keys: Vec<u64>) -> Vec<(u64, u32)> {
+    keys.sort_unstable();
+    let mut out: Vec<(u64, u32)> = Vec::with_capacity(keys.len() / 2);
+    for k in keys {
+        match out.last_mut() {
+            Some((last, c)) if *last == k => *c += 1,
+            _ => out.push((k, 1)),
+        }
+    }
+    out
+}
+
+fn merge(a: &[(u64, u32)], b: &[(u64, u32)]) -> Vec<(u64, u32)> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push((a[i].0, a[i].1 + b[j].1));
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+/// Merges a list of sorted runs in parallel, pairwise.
+fn merge_all(mut runs: Vec<Vec<(u64, u32)>>) -> Vec<(u64, u32)> {
+    while runs.len() > 1 {
+        runs = runs
+            .par_chunks(2)
+            .map(|p| {
+                if p.len() == 2 {
+                    merge(&p[0], &p[1])
+                } else {
+                    p[0].clone()
+                }
+            })
+            .collect();
+    }
+    runs.pop().unwrap_or_default()
+}
+
+impl Counter {
+    /// A counter with the given window.
+    pub fn new(window: Window) -> Self {
+        Self {
+            window,
+            ..Self::default()
+        }
+    }
+
+    /// Sentence pairs counted so far.
+    pub fn n_pairs(&self) -> u64 {
+        self.n_pairs
+    }
+
+    /// Counts one chunk of id pairs (in parallel).
+    pub fn add<S: AsRef<[u32]> + Sync, T: AsRef<[u32]> + Sync>(&mut self, pairs: &[(S, T)]) {
+        let window = self.window;
+        let n_jobs = rayon::current_num_threads().max(1) * 4;
+        let per = pairs.len().div_ceil(n_jobs).max(256);
+        let chunk_runs: Vec<Vec<(u64, u32)>> = pairs
+            .par_chunks(per)
+            .map(|sub| {
+                let mut keys = Vec::new();
+                for (s, t) in sub {
+                    emit_keys(s.as_ref(), t.as_ref(), window, &mut keys);
+                }
+                rle(keys)
+            })
+            .collect();
+        for (s, t) in pairs {
+            bump(&mut self.src_marginals, &sorted_types(s.as_ref()));
+            bump(&mut self.tgt_marginals, &sorted_types(t.as_ref()));
+        }
+        self.n_pairs += pairs.len() as u64;
+        let mut run = merge_all(chunk_runs);
+        // LSM: merge with the last run while it is not much larger.
+        while let Some(last) = self.runs.last() {
+            if last.len() > 2 * run.len() {
+                break;
+            }
+            let last = self.runs.pop().unwrap_or_default();
+            run = merge(&last, &run);
+        }
+        self.runs.push(run);
+    }
+
+    /// Merges, prunes and builds the table.
+    pub fn finish(self, options: &CountOptions) -> CoocTable {
+        let mut run = merge_all(self.runs);
+        if options.min_count > 1 {
+            run.retain(|&(_, c)| c >= options.min_count);
+        }
+        let mut table = CoocTable::from_sorted(run, self.src_marginals.len());
+        if let Some(k) = options.top_k {
+            table = prune_top_k(table, k);
+        }
+        table.n_pairs = self.n_pairs;
+        table.src_marginals = self.src_marginals;
+        table.tgt_marginals = self.tgt_marginals;
+        table
+    }
+}
+
+/// Keeps the `k` largest counts of each row (ties: smaller target id first).
+fn prune_top_k(table: CoocTable, k: usize) -> CoocTable {
+    let rows: Vec<(Vec<u32>, Vec<u32>)> = (0..table.n_rows())
+        .into_par_iter()
+        .map(|s| {
+            let (lo, hi) = (table.row_ptr[s] as usize, table.row_ptr[s + 1] as usize);
+            if hi - lo <= k {
+                return (table.cols[lo..hi].to_vec(), table.counts[lo..hi].to_vec());
+            }
+            let mut idx: Vec<usize> = (lo..hi).collect();
+            idx.sort_by(|&a, &b| table.counts[b].cmp(&table.counts[a]).then(a.cmp(&b)));
+            idx.truncate(k);
+            idx.sort_unstable();
+            (
+                idx.iter().map(|&i| table.cols[i]).collect(),
+                idx.iter().map(|&i| table.counts[i]).collect(),
+            )
+        })
+        .collect();
+    let mut row_ptr = Vec::with_capacity(rows.len() + 1);
+    row_ptr.push(0u64);
+    let (mut cols, mut counts) = (Vec::new(), Vec::new());
+    for (c, n) in rows {
+        cols.extend(c);
+        counts.extend(n);
+        row_ptr.push(cols.len() as u64);
+    }
+    CoocTable {
+        row_ptr,
+        cols,
+        counts,
+        ..table
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_once_per_pair() {
+        let pairs = vec![(vec![0, 1, 1], vec![5, 5, 6]), (vec![1], vec![6])];
+        let t = CoocTable::from_pairs(&pairs, &CountOptions::default()).unwrap();
+        assert_eq!(t.n_pairs(), 2);
+        assert_eq!(t.count(SrcTokenId(1), TgtTokenId(6)), 2);
+        assert_eq!(t.count(SrcTokenId(1), TgtTokenId(5)), 1);
+        assert_eq!(t.count(SrcTokenId(0), TgtTokenId(4)), 0);
+        assert_eq!(t.src_count(SrcTokenId(1)), 2);
+        assert_eq!(t.tgt_count(TgtTokenId(5)), 1);
+        assert_eq!(t.nnz(), 4);
+    }
+
+    #[test]
+    fn pruning_and_window() {
+        let pairs = vec![
+            (vec![0, 1], vec![0, 1]),
+            (vec![0, 1], vec![0, 2]),
+            (vec![0], vec![0]),
+        ];
+        let o = CountOptions {
+            min_count: 2,
+            ..CountOptions::default()
+        };
+        let t = CoocTable::from_pairs(&pairs, &o).unwrap();
+        assert_eq!(t.nnz(), 2); // (0,0)=3, (1,0)=2
+        let o = CountOptions {
+            top_k: Some(1),
+            ..CountOptions::default()
+        };
+        let t = CoocTable::from_pairs(&pairs, &o).unwrap();
+        assert_eq!(t.row(SrcTokenId(0)).0, &[0]);
+        let o = CountOptions {
+            window: Window::Diagonal { width: 0.1 },
+            ..CountOptions::default()
+        };
+        let t = CoocTable::from_pairs(&pairs, &o).unwrap();
+        assert_eq!(t.count(SrcTokenId(0), TgtTokenId(1)), 0);
+        assert_eq!(t.count(SrcTokenId(1), TgtTokenId(1)), 1);
+        assert!(
+            CountOptions {
+                chunk_size: 0,
+                ..CountOptions::default()
+            }
+            .check()
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn chunked_equals_whole() {
+        let pairs: Vec<(Vec<u32>, Vec<u32>)> = (0..2000u32)
+            .map(|i| (vec![i % 7, i % 13, i % 5], vec![i % 11, (i * 7) % 17]))
+            .collect();
+        let a = CoocTable::from_pairs(&pairs, &CountOptions::default()).unwrap();
+        let b = CoocTable::from_pairs(
+            &pairs,
+            &CountOptions {
+                chunk_size: 7,
+                ..CountOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.transpose().transpose(), a);
+    }
+}

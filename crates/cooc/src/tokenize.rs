@@ -1,0 +1,420 @@
+//! Tokenisation: Unicode word tokens with string interning, or the subword ids of a Hugging Face
+//! `tokenizer.json` (the same ids the encoders see, special tokens excluded).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::hash::Hasher;
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use crate::bitext::{Fnv64, read_all};
+use crate::{Error, Result};
+
+/// A source-side token id (a word id of the source vocabulary, or a subword id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SrcTokenId(pub u32);
+
+/// A target-side token id (a word id of the target vocabulary, or a subword id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TgtTokenId(pub u32);
+
+impl SrcTokenId {
+    /// A word never seen while counting (word mode); its costs are all 1.
+    pub const UNKNOWN: Self = Self(u32::MAX);
+}
+
+impl TgtTokenId {
+    /// A word never seen while counting (word mode); its costs are all 1.
+    pub const UNKNOWN: Self = Self(u32::MAX);
+}
+
+/// How word tokenisation treats punctuation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Punctuation {
+    /// Split on whitespace only; punctuation stays attached to words.
+    Keep,
+    /// Every punctuation/symbol character becomes a token of its own.
+    Split,
+    /// Punctuation/symbol characters are dropped (they still separate words).
+    Strip,
+}
+
+/// Options of word tokenisation.
+///
+/// A *word character* is one for which [`char::is_alphanumeric`] holds or a combining mark
+/// (U+0300–036F, U+1AB0–1AFF, U+1DC0–1DFF, U+20D0–20FF, U+FE20–FE2F, as in decomposed Yorùbá
+/// tone marks); any other non-whitespace character is punctuation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WordOptions {
+    /// Lower-case with [`str::to_lowercase`].
+    pub lowercase: bool,
+    /// Punctuation rule.
+    pub punctuation: Punctuation,
+}
+
+impl Default for WordOptions {
+    fn default() -> Self {
+        Self {
+            lowercase: true,
+            punctuation: Punctuation::Split,
+        }
+    }
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric()
+        || matches!(c as u32, 0x300..=0x36f | 0x1ab0..=0x1aff | 0x1dc0..=0x1dff | 0x20d0..=0x20ff | 0xfe20..=0xfe2f)
+}
+
+/// Splits `text` into word tokens according to `options`.
+///
+/// ```
+/// use cooc::{Punctuation, WordOptions, split_words};
+/// let o = WordOptions { lowercase: true, punctuation: Punctuation::Split };
+/// assert_eq!(split_words("Hello, World!", &o), ["hello", ",", "world", "!"]);
+/// ```
+pub fn split_words(text: &str, options: &WordOptions) -> Vec<String> {
+    let text = if options.lowercase {
+        std::borrow::Cow::Owned(text.to_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    };
+    let mut out = Vec::new();
+    for chunk in text.split_whitespace() {
+        if options.punctuation == Punctuation::Keep {
+            out.push(chunk.to_owned());
+            continue;
+        }
+        let mut start = None;
+        for (i, c) in chunk.char_indices() {
+            if is_word_char(c) {
+                start.get_or_insert(i);
+            } else {
+                if let Some(s) = start.take() {
+                    out.push(chunk[s..i].to_owned());
+                }
+                if options.punctuation == Punctuation::Split {
+                    out.push(c.to_string());
+                }
+            }
+        }
+        if let Some(s) = start {
+            out.push(chunk[s..].to_owned());
+        }
+    }
+    out
+}
+
+/// String interning: word ↔ dense id.
+#[derive(Debug, Clone, Default)]
+pub struct Interner {
+    map: HashMap<String, u32>,
+    words: Vec<String>,
+}
+
+impl Interner {
+    /// An interner holding `words` with ids `0..words.len()`.
+    pub fn from_words(words: Vec<String>) -> Self {
+        let map = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.clone(), i as u32))
+            .collect();
+        Self { map, words }
+    }
+
+    /// The id of `word`, adding it if new.
+    pub fn intern(&mut self, word: &str) -> u32 {
+        if let Some(&id) = self.map.get(word) {
+            return id;
+        }
+        let id = self.words.len() as u32;
+        self.map.insert(word.to_owned(), id);
+        self.words.push(word.to_owned());
+        id
+    }
+
+    /// The id of `word`, if known.
+    pub fn get(&self, word: &str) -> Option<u32> {
+        self.map.get(word).copied()
+    }
+
+    /// The word of `id`.
+    pub fn word(&self, id: u32) -> Option<&str> {
+        self.words.get(id as usize).map(String::as_str)
+    }
+
+    /// All words, by id.
+    pub fn words(&self) -> &[String] {
+        &self.words
+    }
+
+    /// Number of words.
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    /// Whether no word was interned.
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+}
+
+/// What produced the token ids of a statistics table; recorded in saved files and checked on
+/// load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenizerIdentity {
+    /// Word tokens with these options.
+    Word(WordOptions),
+    /// Subword ids of a `tokenizer.json` whose bytes hash (FNV-1a 64) to this value.
+    Subword {
+        /// FNV-1a 64 of the `tokenizer.json` bytes.
+        hash: u64,
+    },
+}
+
+impl fmt::Display for TokenizerIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Word(o) => write!(
+                f,
+                "word(lowercase={}, punctuation={:?})",
+                o.lowercase, o.punctuation
+            ),
+            Self::Subword { hash } => write!(f, "tokenizer.json#{hash:016x}"),
+        }
+    }
+}
+
+/// A subword tokenizer loaded from a Hugging Face `tokenizer.json`.
+///
+/// Encodes without special tokens (`add_special_tokens = false`, and any special added token
+/// typed in the text, such as a literal `[CLS]`, is dropped), with the file's padding and
+/// truncation switched off.
+pub struct SubwordTokenizer {
+    inner: tokenizers::Tokenizer,
+    special: HashSet<u32>,
+    hash: u64,
+}
+
+impl fmt::Debug for SubwordTokenizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SubwordTokenizer")
+            .field("hash", &format_args!("{:016x}", self.hash))
+            .field("special", &self.special.len())
+            .finish()
+    }
+}
+
+impl SubwordTokenizer {
+    /// Loads `tokenizer.json`.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = read_all(path)?;
+        Self::from_bytes(&bytes).map_err(|e| match e {
+            Error::Tokenizer { source, .. } => Error::Tokenizer {
+                what: format!("{}", path.display()),
+                source,
+            },
+            e => e,
+        })
+    }
+
+    /// Parses the bytes of a `tokenizer.json`.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut inner =
+            tokenizers::Tokenizer::from_bytes(bytes).map_err(|source| Error::Tokenizer {
+                what: "from bytes".into(),
+                source,
+            })?;
+        // Statistics count whole sentences: no padding ids, no truncation at the encoder's
+        // maximum length (the ids of the tokens kept are the same either way).
+        inner.with_padding(None);
+        inner
+            .with_truncation(None)
+            .map_err(|source| Error::Tokenizer {
+                what: "disabling truncation".into(),
+                source,
+            })?;
+        let special = inner
+            .get_added_tokens_decoder()
+            .into_iter()
+            .filter(|(_, t)| t.special)
+            .map(|(id, _)| id)
+            .collect();
+        let mut h = Fnv64::default();
+        h.write(bytes);
+        Ok(Self {
+            inner,
+            special,
+            hash: h.finish(),
+        })
+    }
+
+    /// The ids of `text` without special tokens.
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        let enc = self
+            .inner
+            .encode_fast(text, false)
+            .map_err(|source| Error::Tokenizer {
+                what: format!("encoding {:?}", text.chars().take(40).collect::<String>()),
+                source,
+            })?;
+        Ok(enc
+            .get_ids()
+            .iter()
+            .copied()
+            .filter(|id| !self.special.contains(id))
+            .collect())
+    }
+
+    /// The token string of `id`.
+    pub fn token(&self, id: u32) -> Option<String> {
+        self.inner.id_to_token(id)
+    }
+
+    /// The identity recorded in statistics files.
+    pub fn identity(&self) -> TokenizerIdentity {
+        TokenizerIdentity::Subword { hash: self.hash }
+    }
+}
+
+/// Turns sentences into token ids, in word or subword mode.
+#[derive(Debug)]
+pub enum Tokenizer {
+    /// Word tokens; one interner per side.
+    Word {
+        /// Options.
+        options: WordOptions,
+        /// Source vocabulary.
+        src: Interner,
+        /// Target vocabulary.
+        tgt: Interner,
+    },
+    /// Subword ids of one `tokenizer.json`, shared by both sides.
+    Subword(Box<SubwordTokenizer>),
+}
+
+impl Tokenizer {
+    /// Word mode with empty vocabularies.
+    pub fn word(options: WordOptions) -> Self {
+        Self::Word {
+            options,
+            src: Interner::default(),
+            tgt: Interner::default(),
+        }
+    }
+
+    /// Subword mode from a `tokenizer.json`.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        Ok(Self::Subword(Box::new(SubwordTokenizer::load(path)?)))
+    }
+
+    /// The identity recorded in statistics files.
+    pub fn identity(&self) -> TokenizerIdentity {
+        match self {
+            Self::Word { options, .. } => TokenizerIdentity::Word(*options),
+            Self::Subword(t) => t.identity(),
+        }
+    }
+
+    /// Source ids of `text`; unseen words map to [`SrcTokenId::UNKNOWN`].
+    pub fn encode_src(&self, text: &str) -> Result<Vec<SrcTokenId>> {
+        Ok(match self {
+            Self::Word { options, src, .. } => split_words(text, options)
+                .iter()
+                .map(|w| src.get(w).map_or(SrcTokenId::UNKNOWN, SrcTokenId))
+                .collect(),
+            Self::Subword(t) => t.encode(text)?.into_iter().map(SrcTokenId).collect(),
+        })
+    }
+
+    /// Target ids of `text`; unseen words map to [`TgtTokenId::UNKNOWN`].
+    pub fn encode_tgt(&self, text: &str) -> Result<Vec<TgtTokenId>> {
+        Ok(match self {
+            Self::Word { options, tgt, .. } => split_words(text, options)
+                .iter()
+                .map(|w| tgt.get(w).map_or(TgtTokenId::UNKNOWN, TgtTokenId))
+                .collect(),
+            Self::Subword(t) => t.encode(text)?.into_iter().map(TgtTokenId).collect(),
+        })
+    }
+
+    /// Encodes a batch of pairs in parallel, adding new words to the vocabularies (word mode).
+    pub fn encode_pairs_growing(
+        &mut self,
+        pairs: &[(String, String)],
+    ) -> Result<Vec<(Vec<u32>, Vec<u32>)>> {
+        match self {
+            Self::Word { options, src, tgt } => {
+                let o = *options;
+                let words: Vec<(Vec<String>, Vec<String>)> = pairs
+                    .par_iter()
+                    .map(|(s, t)| (split_words(s, &o), split_words(t, &o)))
+                    .collect();
+                Ok(words
+                    .into_iter()
+                    .map(|(s, t)| {
+                        (
+                            s.iter().map(|w| src.intern(w)).collect(),
+                            t.iter().map(|w| tgt.intern(w)).collect(),
+                        )
+                    })
+                    .collect())
+            }
+            Self::Subword(t) => pairs
+                .par_iter()
+                .map(|(s, g)| Ok((t.encode(s)?, t.encode(g)?)))
+                .collect(),
+        }
+    }
+
+    /// Human-readable source token.
+    pub fn src_token(&self, id: SrcTokenId) -> String {
+        match self {
+            Self::Word { src, .. } => src.word(id.0).unwrap_or("<unk>").to_owned(),
+            Self::Subword(t) => t.token(id.0).unwrap_or_else(|| "<unk>".into()),
+        }
+    }
+
+    /// Human-readable target token.
+    pub fn tgt_token(&self, id: TgtTokenId) -> String {
+        match self {
+            Self::Word { tgt, .. } => tgt.word(id.0).unwrap_or("<unk>").to_owned(),
+            Self::Subword(t) => t.token(id.0).unwrap_or_else(|| "<unk>".into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_rules() {
+        let keep = WordOptions {
+            lowercase: false,
+            punctuation: Punctuation::Keep,
+        };
+        assert_eq!(split_words(" A,b  c ", &keep), ["A,b", "c"]);
+        let strip = WordOptions {
+            lowercase: true,
+            punctuation: Punctuation::Strip,
+        };
+        assert_eq!(split_words("Ẹ̀rín, abàmì!", &strip), ["ẹ̀rín", "abàmì"]);
+        // Decomposed tone marks stay inside the word.
+        assert_eq!(split_words("e\u{301}e\u{300}", &strip).len(), 1);
+    }
+
+    #[test]
+    fn interner_roundtrip() {
+        let mut i = Interner::default();
+        assert_eq!(i.intern("a"), 0);
+        assert_eq!(i.intern("b"), 1);
+        assert_eq!(i.intern("a"), 0);
+        assert_eq!(i.word(1), Some("b"));
+        let j = Interner::from_words(i.words().to_vec());
+        assert_eq!(j.get("b"), Some(1));
+    }
+}
