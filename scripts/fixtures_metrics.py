@@ -2,8 +2,11 @@
 """Golden fixtures for clir-metrics, from pytrec_eval (trec_eval 9.0.8) and scipy.
 
 Writes crates/clir-metrics/tests/fixtures/{nasty.qrels,nasty.run,trec_eval_golden.json,
-stats_golden.json}. Run: .venv/bin/python scripts/fixtures_metrics.py
+stats_golden.json}, and, when TREC_EVAL names a trec_eval 9.0.8 binary built from source
+(github.com/usnistgov/trec_eval, tag v9.0.8, `make`), its printed output for several flag sets
+(trec_eval_text.json). Run: TREC_EVAL=/path/to/trec_eval .venv/bin/python scripts/fixtures_metrics.py
 """
+import subprocess
 import json
 import math
 import os
@@ -160,6 +163,19 @@ def main():
                     if isinstance(v, float) and math.isnan(v):
                         vals[k] = None
         json.dump({"pytrec_eval": "0.5.10 (trec_eval 9.0.8)", "cases": cases}, f)
+    binary = os.environ.get("TREC_EVAL")
+    if binary:
+        flag_sets = [[], ["-q"], ["-c"], ["-q", "-m", "all_trec"], ["-c", "-m", "all_trec"],
+                     ["-q", "-l", "2", "-m", "all_trec"], ["-q", "-J", "-m", "all_trec"],
+                     ["-q", "-M", "5", "-m", "all_trec"], ["-c", "-J", "-M", "3", "-m", "all_trec"]]
+        text = []
+        for flags in flag_sets:
+            out = subprocess.run([binary, *flags, os.path.join(OUT, "nasty.qrels"),
+                                  os.path.join(OUT, "nasty.run")],
+                                 check=True, capture_output=True, text=True).stdout
+            text.append({"flags": flags, "output": out})
+        with open(os.path.join(OUT, "trec_eval_text.json"), "w") as f:
+            json.dump({"trec_eval": "9.0.8 built from source", "runs": text}, f, indent=1)
     with open(os.path.join(OUT, "stats_golden.json"), "w") as f:
         json.dump(stats_golden(rng), f, indent=1)
 

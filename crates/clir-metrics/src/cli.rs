@@ -281,8 +281,8 @@ mod tests {
         let out = a.execute_on(&qrels, &run).unwrap();
         assert_eq!(
             out,
-            "num_q                 \tq1\t1\nmap                   \tq1\t1.0000\n\
-             num_q                 \tq2\t1\nmap                   \tq2\t0.0000\n\
+            "map                   \tq1\t1.0000\n\
+             map                   \tq2\t0.0000\n\
              num_q                 \tall\t2\nmap                   \tall\t0.5000\n"
         );
         let a = TrecEvalArgs::parse(args("q r")).unwrap();

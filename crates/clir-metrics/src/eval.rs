@@ -110,6 +110,15 @@ impl Evaluator {
             values: rows.into_iter().flatten().collect(),
             run_tag: run.tag.clone(),
             complete_over: self.complete.then_some(num_qrels_queries),
+            // trec_eval 9.0.8's -c num_rel: labels > 0 over all qrels queries, whatever -l is.
+            complete_num_rel: self.complete.then(|| {
+                qrels
+                    .judgements
+                    .iter()
+                    .flatten()
+                    .filter(|j| j.1 > 0)
+                    .count() as f64
+            }),
         })
     }
 }
@@ -251,18 +260,19 @@ impl QueryScratch {
     /// ignores the relevance level and gives unjudged and negative labels gain 0.
     fn ndcg(&self, k: Option<usize>, gain: impl Fn(i32) -> f64) -> f64 {
         let n = k.map_or(self.rels.len(), |k| k.min(self.rels.len()));
-        let dcg: f64 = self.rels[..n]
+        let dcg = self.rels[..n]
             .iter()
             .enumerate()
             .filter(|&(_, &r)| r > 0)
             .map(|(i, &r)| gain(r) / ((i + 2) as f64).log2())
-            .sum();
+            // Not `sum()`: an empty float sum is -0.0, which would print as "-0.0000".
+            .fold(0.0, |acc, x| acc + x);
         let m = k.map_or(self.ideal.len(), |k| k.min(self.ideal.len()));
-        let idcg: f64 = self.ideal[..m]
+        let idcg = self.ideal[..m]
             .iter()
             .enumerate()
             .map(|(i, &r)| gain(r) / ((i + 2) as f64).log2())
-            .sum();
+            .fold(0.0, |acc, x| acc + x);
         if idcg > 0.0 { dcg / idcg } else { 0.0 }
     }
 
@@ -365,6 +375,8 @@ pub struct Evaluation {
     run_tag: String,
     /// With `-c`: the number of qrels queries to average over.
     complete_over: Option<usize>,
+    /// With `-c`: trec_eval's `num_rel` summary.
+    complete_num_rel: Option<f64>,
 }
 
 impl Serialize for Measure {
@@ -408,13 +420,17 @@ impl Evaluation {
     }
 
     /// trec_eval's aggregate of `m`: the sum for counts, the geometric mean for `gm_map`, the
-    /// arithmetic mean otherwise.
+    /// arithmetic mean otherwise. With `-c`, means divide by the number of qrels queries,
+    /// `num_q` is that number and `num_rel` counts labels > 0 over all qrels queries (as
+    /// trec_eval 9.0.8 does, whatever the relevance level).
     pub fn mean(&self, m: &Measure) -> Option<f64> {
         let v = self.per_query(m)?;
         let n = self.complete_over.unwrap_or(v.len()).max(v.len());
         let missing = (n - v.len()) as f64;
         let n = n as f64;
         Some(match m {
+            Measure::NumQ if self.complete_over.is_some() => n,
+            Measure::NumRel if self.complete_num_rel.is_some() => self.complete_num_rel?,
             _ if m.is_count() => v.iter().sum(),
             Measure::GmMap => {
                 let logs: f64 = v.iter().map(|x| x.max(MIN_GEO_MEAN).ln()).sum();
@@ -431,6 +447,9 @@ impl Evaluation {
         let line = |out: &mut String, m: &Measure, qid: &str, v: f64| {
             if m.is_count() {
                 let _ = writeln!(out, "{:<22}\t{qid}\t{}", m.to_string(), v as i64);
+            } else if v.is_nan() {
+                // glibc's "%6.4f" of x86's 0.0 / 0.0.
+                let _ = writeln!(out, "{:<22}\t{qid}\t{:>6}", m.to_string(), "-nan");
             } else {
                 let _ = writeln!(out, "{:<22}\t{qid}\t{v:.4}", m.to_string());
             }
@@ -439,7 +458,7 @@ impl Evaluation {
             let n = self.measures.len();
             for (q, qid) in self.queries.iter().enumerate() {
                 for (c, m) in self.measures.iter().enumerate() {
-                    if *m != Measure::GmMap {
+                    if !matches!(m, Measure::GmMap | Measure::NumQ) {
                         line(&mut out, m, qid, self.values[q * n + c]);
                     }
                 }
