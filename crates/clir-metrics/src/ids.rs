@@ -1,6 +1,9 @@
 //! Interned query and document identifiers.
 
-use rustc_hash::FxHashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
 
 /// A query id, interned in the [`Interner`] of the [`crate::Qrels`] or [`crate::Run`] that
 /// holds it.
@@ -13,10 +16,28 @@ pub struct QueryId(pub u32);
 pub struct DocId(pub u32);
 
 /// A string interner: each distinct string gets a dense `u32`, in order of first appearance.
-#[derive(Debug, Clone, Default)]
+/// Names live back to back in one buffer and the hash table holds only ids, so interning a
+/// known name never allocates and a new one allocates nothing per name.
+#[derive(Debug, Clone)]
 pub struct Interner {
-    map: FxHashMap<Box<str>, u32>,
-    names: Vec<Box<str>>,
+    table: HashTable<u32>,
+    text: String,
+    /// `offsets[i]..offsets[i + 1]` is name `i` in `text`.
+    offsets: Vec<usize>,
+}
+
+impl Default for Interner {
+    fn default() -> Self {
+        Self {
+            table: HashTable::new(),
+            text: String::new(),
+            offsets: vec![0],
+        }
+    }
+}
+
+fn slice<'a>(text: &'a str, offsets: &[usize], id: u32) -> &'a str {
+    &text[offsets[id as usize]..offsets[id as usize + 1]]
 }
 
 impl Interner {
@@ -25,21 +46,30 @@ impl Interner {
         Self::default()
     }
 
-    /// The id of `name`, adding it if new. Allocates only for new names.
+    /// The id of `name`, adding it if new.
     pub fn intern(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.map.get(name) {
+        let Interner {
+            table,
+            text,
+            offsets,
+        } = self;
+        let hash = FxBuildHasher.hash_one(name);
+        if let Some(&id) = table.find(hash, |&id| slice(text, offsets, id) == name) {
             return id;
         }
-        let id = u32::try_from(self.names.len()).expect("more than u32::MAX distinct ids");
-        let boxed: Box<str> = name.into();
-        self.names.push(boxed.clone());
-        self.map.insert(boxed, id);
+        let id = u32::try_from(offsets.len() - 1).expect("more than u32::MAX distinct ids");
+        text.push_str(name);
+        offsets.push(text.len());
+        table.insert_unique(hash, id, |&id| {
+            FxBuildHasher.hash_one(slice(text, offsets, id))
+        });
         id
     }
 
     /// The id of `name` if present.
     pub fn get(&self, name: &str) -> Option<u32> {
-        self.map.get(name).copied()
+        let hash = FxBuildHasher.hash_one(name);
+        self.table.find(hash, |&id| self.name(id) == name).copied()
     }
 
     /// The name of `id`.
@@ -47,16 +77,37 @@ impl Interner {
     /// # Panics
     /// If `id` was not produced by this interner.
     pub fn name(&self, id: u32) -> &str {
-        &self.names[id as usize]
+        slice(&self.text, &self.offsets, id)
     }
 
     /// Number of distinct names.
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.offsets.len() - 1
     }
 
     /// Whether no name was interned.
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interns_densely() {
+        let mut i = Interner::new();
+        assert_eq!(i.intern("b"), 0);
+        assert_eq!(i.intern("a"), 1);
+        assert_eq!(i.intern("b"), 0);
+        assert_eq!(i.get("a"), Some(1));
+        assert_eq!(i.get("c"), None);
+        assert_eq!(i.name(1), "a");
+        assert_eq!(i.len(), 2);
+        for k in 0..1000 {
+            assert_eq!(i.intern(&format!("x{k}")), k + 2);
+        }
+        assert_eq!(i.name(500), "x498");
     }
 }

@@ -27,14 +27,13 @@ struct RawLine<'a> {
     qid: &'a str,
     docno: &'a str,
     score: f64,
-    tag: &'a str,
 }
 
 fn parse_line<'a>(text: &'a [u8], line: u64, source: &Source) -> Result<RawLine<'a>> {
     let [qid, _q0, docno, _rank, score, tag] = io::split_fields::<6>(text, source, line)?;
     let qid = io::text(qid, "qid", source, line)?;
     let docno = io::text(docno, "docno", source, line)?;
-    let tag = io::text(tag, "tag", source, line)?;
+    io::text(tag, "tag", source, line)?;
     let score_text = io::text(score, "score", source, line)?;
     let score: f64 = score_text.parse().map_err(|_| Error::Parse {
         source_name: source.clone(),
@@ -55,7 +54,6 @@ fn parse_line<'a>(text: &'a [u8], line: u64, source: &Source) -> Result<RawLine<
         qid,
         docno,
         score,
-        tag,
     })
 }
 
@@ -83,15 +81,20 @@ impl Run {
                     .collect()
             })
             .collect::<Result<_>>()?;
+        // The run tag is the last column of the first line.
+        let tag = io::lines(bytes, 1).next().and_then(|(_, l)| {
+            l.split(u8::is_ascii_whitespace)
+                .filter(|f| !f.is_empty())
+                .nth(5)
+        });
+        let tag = tag.map(|t| String::from_utf8_lossy(t).into_owned());
         let mut b = RunBuilder {
             source,
+            tag,
             ..RunBuilder::default()
         };
         let mut last: Option<(&str, usize)> = None;
         for raw in parsed.iter().flatten() {
-            if b.tag.is_none() {
-                b.tag = Some(raw.tag.to_owned());
-            }
             let q = match last {
                 Some((name, q)) if name == raw.qid => q,
                 _ => {

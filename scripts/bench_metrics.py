@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Speed of clir-metrics' `trec_eval` example against pytrec_eval and trec_eval 9.0.8 (C).
+
+Generates synthetic TREC runs (3,000 queries x 1,000 docs and 10,000 x 1,000; random scores
+with ties, ~100 graded judgements per query of which half are retrieved), then times end to
+end, in this one run:
+  - the release `trec_eval` example (reading, parsing, evaluating, printing);
+  - pytrec_eval 0.5.10 (parsing with pytrec_eval.parse_qrel/parse_run, evaluating), 3k only;
+  - trec_eval 9.0.8 built from source, if --trec-eval PATH (or $TREC_EVAL) is given,
+and checks that the Rust and C outputs agree line for line. Prints ratios; with
+--write-results, replaces the clir-metrics section of docs/results.md.
+
+  cargo build --release --example trec_eval
+  .venv/bin/python scripts/bench_metrics.py --trec-eval /path/to/trec_eval --write-results
+"""
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+M6 = ["map", "ndcg", "ndcg_cut.10", "P.10", "recall.100", "recip_rank"]
+M7 = M6 + ["bpref"]
+
+
+def generate(path_qrels, path_run, n_queries, n_docs, seed):
+    if os.path.exists(path_qrels) and os.path.exists(path_run):
+        return
+    rng = np.random.default_rng(seed)
+    with open(path_run + ".tmp", "w") as run, open(path_qrels + ".tmp", "w") as qrels:
+        for q in range(n_queries):
+            qid = f"q{q}"
+            # Unique docnos per query: one per stride.
+            docs = np.arange(n_docs) * 5000 + rng.integers(0, 5000, n_docs)
+            # Three decimals: ties happen, as in real runs.
+            scores = np.round(rng.normal(10.0, 3.0, n_docs), 3)
+            ranks = np.argsort(-scores, kind="stable") + 1
+            run.write("".join(f"{qid} Q0 D{d} {r} {s:.3f} bench\n"
+                              for d, r, s in zip(docs.tolist(), ranks.tolist(), scores.tolist())))
+            judged = rng.choice(docs, 50, replace=False).tolist()
+            judged += (np.arange(50) * 7 + 5_000_000 + rng.integers(0, 7, 50)).tolist()
+            labels = rng.choice([0, 0, 0, 1, 1, 2, 3], len(judged)).tolist()
+            qrels.write("".join(f"{qid} 0 D{d} {l}\n" for d, l in zip(judged, labels)))
+    os.replace(path_run + ".tmp", path_run)
+    os.replace(path_qrels + ".tmp", path_qrels)
+
+
+def timed(cmd):
+    t = time.perf_counter()
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return time.perf_counter() - t, out
+
+
+def best_of(n, cmd):
+    times, out = [], None
+    for _ in range(n):
+        t, out = timed(cmd)
+        times.append(t)
+    return min(times), out
+
+
+def pytrec(qrels_path, run_path, measures):
+    import pytrec_eval
+    t = time.perf_counter()
+    with open(qrels_path) as f:
+        qrels = pytrec_eval.parse_qrel(f)
+    with open(run_path) as f:
+        run = pytrec_eval.parse_run(f)
+    ev = pytrec_eval.RelevanceEvaluator(qrels, set(measures))
+    res = ev.evaluate(run)
+    return time.perf_counter() - t, res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.path.join(
+        os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")),
+        "release", "examples", "trec_eval"))
+    ap.add_argument("--trec-eval", default=os.environ.get("TREC_EVAL"))
+    ap.add_argument("--data", default="/tmp/clir_metrics_bench")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--write-results", action="store_true")
+    args = ap.parse_args()
+    os.makedirs(args.data, exist_ok=True)
+    rows = []
+    for n_q, measures, with_py in ((3000, M6, True), (10000, M7, False)):
+        qp = os.path.join(args.data, f"{n_q}.qrels")
+        rp = os.path.join(args.data, f"{n_q}.run")
+        generate(qp, rp, n_q, 1000, seed=n_q)
+        mflags = [x for m in measures for x in ("-m", m)]
+        size = os.path.getsize(rp) / 1e6
+        t_rs, out_rs = best_of(args.repeat, [args.bin, *mflags, qp, rp])
+        row = {"queries": n_q, "measures": len(measures), "mb": size, "rust": t_rs,
+               "cmd": f"trec_eval {' '.join(mflags)} QRELS RUN"}
+        if args.trec_eval:
+            t_c, out_c = best_of(args.repeat, [args.trec_eval, *mflags, qp, rp])
+            row["c"] = t_c
+            same = out_c == out_rs
+            row["c_agrees"] = same
+            if not same:
+                print("WARNING: outputs differ\n", out_c, "\n", out_rs, file=sys.stderr)
+        if with_py:
+            t_py, res = pytrec(qp, rp, measures)
+            row["py"] = t_py
+            m = np.mean([v["map"] for v in res.values()])
+            ours = float(re.search(r"^map\s+\tall\t(\S+)", out_rs, re.M).group(1))
+            row["py_agrees"] = abs(m - ours) < 1e-4
+        rows.append(row)
+        print(row, flush=True)
+    cpu = platform.processor() or platform.machine()
+    lines = [f"Synthetic runs (1,000 docs per query, ~100 graded judgements per query), "
+             f"`{os.cpu_count()}`-CPU machine ({cpu}), best of {args.repeat} for the binaries, "
+             f"1 run for pytrec_eval; end to end (read, parse, evaluate, print).",
+             "",
+             "| queries | measures | run size | clir-metrics `trec_eval` | trec_eval 9.0.8 (C) | pytrec_eval 0.5.10 | vs C | vs pytrec_eval |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        c = f"{r['c']:.2f} s" if "c" in r else "–"
+        py = f"{r['py']:.2f} s" if "py" in r else "–"
+        vc = f"{r['c'] / r['rust']:.1f}×" if "c" in r else "–"
+        vp = f"{r['py'] / r['rust']:.1f}×" if "py" in r else "–"
+        lines.append(f"| {r['queries']:,} | {r['measures']} | {r['mb']:.0f} MB | "
+                     f"{r['rust']:.2f} s | {c} | {py} | {vc} | {vp} |")
+    agree = all(r.get("c_agrees", True) for r in rows)
+    lines += ["", f"Output identical to trec_eval 9.0.8's: {agree}. Measures: "
+              f"`{' '.join(M6)}` (+ `bpref` for 10,000).",
+              "", "Command: `cargo build --release --example trec_eval && "
+              ".venv/bin/python scripts/bench_metrics.py --trec-eval /path/to/trec_eval-9.0.8 "
+              "--write-results`"]
+    text = "\n".join(lines)
+    print(text)
+    if args.write_results:
+        path = os.path.join(ROOT, "docs", "results.md")
+        doc = open(path).read()
+        doc = re.sub(r"(<!-- BEGIN clir-metrics -->\n).*?(<!-- END clir-metrics -->)",
+                     lambda m: m.group(1) + text + "\n" + m.group(2), doc, flags=re.S)
+        open(path, "w").write(doc)
+
+
+if __name__ == "__main__":
+    main()
