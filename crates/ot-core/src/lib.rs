@@ -40,16 +40,18 @@
 
 pub mod backend;
 pub mod cost;
+pub mod exact;
 mod error;
 pub mod sinkhorn;
 #[cfg(feature = "tch")]
 pub mod tch_ot;
 
-pub use backend::{Backend, Float, NdArray, PlanStats, Side};
 #[cfg(feature = "tch")]
 pub use backend::Tch;
+pub use backend::{Backend, Float, NdArray, PlanStats, Side};
 pub use cost::{CostKind, PairwiseCost};
 pub use error::{Error, Result};
+pub use exact::{EmdOutput, emd};
 pub use ndarray;
 pub use sinkhorn::{
     EpsScaling, Method, Potentials, Sinkhorn, SinkhornOutput, Status, sinkhorn_divergence,

@@ -28,14 +28,23 @@ fn log_domain_matches_pot_sinkhorn_log() {
             assert_eq!(out.status[0], Status::Converged, "eps {eps}");
             let err = rel_err(out.plan.iter().copied(), &expected);
             // Plans agree to 1e-6 relative (stated tolerance of issue 4).
-            assert!(err <= 1e-6, "f64 m={} n={} eps={eps}: rel err {err}", case["m"], case["n"]);
+            assert!(
+                err <= 1e-6,
+                "f64 m={} n={} eps={eps}: rel err {err}",
+                case["m"],
+                case["n"]
+            );
             assert_relative_eq!(
                 out.transport_cost[0],
                 case["transport_cost"].as_f64().expect("cost"),
                 max_relative = 1e-6
             );
         } else {
-            let (cost, a, b) = (cost.mapv(|x| x as f32), a.mapv(|x| x as f32), b.mapv(|x| x as f32));
+            let (cost, a, b) = (
+                cost.mapv(|x| x as f32),
+                a.mapv(|x| x as f32),
+                b.mapv(|x| x as f32),
+            );
             let out = Sinkhorn::new(eps)
                 .tol(1e-6)
                 .max_iter(100_000)
@@ -44,7 +53,12 @@ fn log_domain_matches_pot_sinkhorn_log() {
             assert_eq!(out.status[0], Status::Converged);
             let err = rel_err(out.plan.iter().map(|&x| f64::from(x)), &expected);
             // f32: stated tolerance 1e-3 relative to the largest entry.
-            assert!(err <= 1e-3, "f32 m={} n={} eps={eps}: rel err {err}", case["m"], case["n"]);
+            assert!(
+                err <= 1e-3,
+                "f32 m={} n={} eps={eps}: rel err {err}",
+                case["m"],
+                case["n"]
+            );
         }
     }
 }
@@ -85,6 +99,23 @@ fn unbalanced_matches_pot() {
             .expect("solve");
         assert_eq!(out.status[0], Status::Converged);
         let err = rel_err(out.plan.iter().copied(), &floats(&case["plan"]));
-        assert!(err <= 1e-6, "unbalanced eps={eps} reg_m={reg_m}: rel err {err}");
+        assert!(
+            err <= 1e-6,
+            "unbalanced eps={eps} reg_m={reg_m}: rel err {err}"
+        );
+    }
+}
+
+#[test]
+fn exact_matches_pot_emd2() {
+    let pot = fixture("pot.json");
+    for case in pot["emd"].as_array().expect("cases") {
+        let (cost, a, b) = problem(case);
+        let out = ot_core::emd(cost.index_axis(ot_core::ndarray::Axis(0), 0), a.row(0), b.row(0))
+            .expect("emd");
+        let want = case["value"].as_f64().expect("value");
+        assert!((out.cost - want).abs() <= 1e-9, "m={} n={}: {} vs {want}", case["m"], case["n"], out.cost);
+        let rows = out.plan.sum_axis(ot_core::ndarray::Axis(1));
+        assert!((&rows - &a.row(0)).mapv(f64::abs).sum() < 1e-12);
     }
 }

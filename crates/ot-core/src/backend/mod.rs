@@ -10,7 +10,7 @@
 
 mod ndarray;
 #[cfg(feature = "tch")]
-mod tch;
+pub(crate) mod tch;
 
 pub use self::ndarray::{Float, NdArray};
 #[cfg(feature = "tch")]
@@ -98,8 +98,13 @@ pub trait Backend {
     /// Fixed-point residual per problem: `Σ_i w_i |exp((old_i − new_i) / eps) − 1|`. For
     /// balanced OT, evaluated on the `f` update, it is exactly `‖P 1 − a‖₁` of the plan before
     /// the update. NaN or infinity when the iterates have diverged.
-    fn residual(&self, w: &Self::Vec, old: &Self::Vec, new: &Self::Vec, eps: f64)
-    -> Result<Vec<f64>>;
+    fn residual(
+        &self,
+        w: &Self::Vec,
+        old: &Self::Vec,
+        new: &Self::Vec,
+        eps: f64,
+    ) -> Result<Vec<f64>>;
 
     /// The plan `P_ij = exp(log_a_i + log_b_j + (f_i + g_j − C_ij) / eps)`; exactly zero on
     /// masked rows and columns.

@@ -49,7 +49,10 @@ pub struct NdArray<F> {
 
 impl<F> Default for NdArray<F> {
     fn default() -> Self {
-        Self { parallel_threshold: 1 << 15, _f: PhantomData }
+        Self {
+            parallel_threshold: 1 << 15,
+            _f: PhantomData,
+        }
     }
 }
 
@@ -104,12 +107,14 @@ impl<F: Float> NdArray<F> {
         let data = cost.as_slice().expect("standard layout");
         let n = h.len();
         if self.big(out.len(), n) {
-            out.par_chunks_mut(ROW_CHUNK).enumerate().for_each(|(k, chunk)| {
-                for (r, o) in chunk.iter_mut().enumerate() {
-                    let i = k * ROW_CHUNK + r;
-                    *o = row(i, &data[i * n..(i + 1) * n]);
-                }
-            });
+            out.par_chunks_mut(ROW_CHUNK)
+                .enumerate()
+                .for_each(|(k, chunk)| {
+                    for (r, o) in chunk.iter_mut().enumerate() {
+                        let i = k * ROW_CHUNK + r;
+                        *o = row(i, &data[i * n..(i + 1) * n]);
+                    }
+                });
         } else {
             for (i, o) in out.iter_mut().enumerate() {
                 *o = row(i, &data[i * n..(i + 1) * n]);
@@ -243,12 +248,21 @@ impl<F: Float> Backend for NdArray<F> {
                 check.negative = Some(([b, i], v.f64()));
             }
         }
-        check.mass = w.outer_iter().map(|r| r.iter().map(|v| v.f64()).sum()).collect();
+        check.mass = w
+            .outer_iter()
+            .map(|r| r.iter().map(|v| v.f64()).sum())
+            .collect();
         Ok(check)
     }
 
     fn log_weights(&self, w: &Self::Vec) -> Result<Self::Vec> {
-        Ok(w.mapv(|v| if v > F::zero() { v.ln() } else { F::neg_infinity() }))
+        Ok(w.mapv(|v| {
+            if v > F::zero() {
+                v.ln()
+            } else {
+                F::neg_infinity()
+            }
+        }))
     }
 
     fn zeros_like(&self, like: &Self::Vec) -> Result<Self::Vec> {
@@ -278,19 +292,30 @@ impl<F: Float> Backend for NdArray<F> {
         let (eps, scale) = (F::of(eps), F::of(scale));
         let mut out = Array2::<F>::zeros((batch, len));
         let one = |k: usize, mut o: ndarray::ArrayViewMut1<'_, F>| {
-            let h: Vec<F> =
-                pot.row(k).iter().zip(log_w.row(k)).map(|(&p, &lw)| p * inv + lw).collect();
+            let h: Vec<F> = pot
+                .row(k)
+                .iter()
+                .zip(log_w.row(k))
+                .map(|(&p, &lw)| p * inv + lw)
+                .collect();
             let own = log_own.row(k);
             let own = own.as_standard_layout();
             let own = own.as_slice().expect("contiguous");
             let o = o.as_slice_mut().expect("contiguous");
             match side {
-                Side::Rows => self.softmin_rows_one(cost.index_axis(Axis(0), k), &h, own, eps, scale, o),
-                Side::Cols => self.softmin_cols_one(cost.index_axis(Axis(0), k), &h, own, eps, scale, o),
+                Side::Rows => {
+                    self.softmin_rows_one(cost.index_axis(Axis(0), k), &h, own, eps, scale, o)
+                }
+                Side::Cols => {
+                    self.softmin_cols_one(cost.index_axis(Axis(0), k), &h, own, eps, scale, o)
+                }
             }
         };
         if batch > 1 && !self.big(m, n) {
-            out.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(k, o)| one(k, o));
+            out.axis_iter_mut(Axis(0))
+                .into_par_iter()
+                .enumerate()
+                .for_each(|(k, o)| one(k, o));
         } else {
             for (k, o) in out.axis_iter_mut(Axis(0)).enumerate() {
                 one(k, o);
@@ -332,15 +357,28 @@ impl<F: Float> Backend for NdArray<F> {
         let inv = F::of(1.0 / eps);
         let mut plan = Array3::<F>::zeros(cost.raw_dim());
         let fill = |k: usize, mut p: ndarray::ArrayViewMut2<'_, F>| {
-            let hf: Vec<F> = f.row(k).iter().zip(log_a.row(k)).map(|(&x, &l)| x * inv + l).collect();
-            let hg: Vec<F> = g.row(k).iter().zip(log_b.row(k)).map(|(&x, &l)| x * inv + l).collect();
+            let hf: Vec<F> = f
+                .row(k)
+                .iter()
+                .zip(log_a.row(k))
+                .map(|(&x, &l)| x * inv + l)
+                .collect();
+            let hg: Vec<F> = g
+                .row(k)
+                .iter()
+                .zip(log_b.row(k))
+                .map(|(&x, &l)| x * inv + l)
+                .collect();
             let c = cost.index_axis(Axis(0), k);
             Zip::indexed(&mut p).and(&c).for_each(|(i, j), p, &cij| {
                 let t = hf[i] + hg[j] - cij * inv;
                 *p = t.exp();
             });
         };
-        plan.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(k, p)| fill(k, p));
+        plan.axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(k, p)| fill(k, p));
         Ok(plan)
     }
 
@@ -415,9 +453,16 @@ impl<F: Float> Backend for NdArray<F> {
                 Side::Rows => kk.dot(&v),
                 Side::Cols => kk.t().dot(&v),
             };
-            Zip::from(out.row_mut(k)).and(&prod).and(own_w.row(k)).for_each(|o, &p, &ow| {
-                *o = if ow > F::zero() { F::one() / p } else { F::zero() };
-            });
+            Zip::from(out.row_mut(k))
+                .and(&prod)
+                .and(own_w.row(k))
+                .for_each(|o, &p, &ow| {
+                    *o = if ow > F::zero() {
+                        F::one() / p
+                    } else {
+                        F::zero()
+                    };
+                });
         }
         Ok(out)
     }
@@ -445,7 +490,11 @@ impl<F: Float> Backend for NdArray<F> {
         let eps = F::of(eps);
         let mut out = u.clone();
         Zip::from(&mut out).and(w).for_each(|o, &wi| {
-            *o = if wi > F::zero() { eps * o.ln() } else { F::zero() };
+            *o = if wi > F::zero() {
+                eps * o.ln()
+            } else {
+                F::zero()
+            };
         });
         Ok(out)
     }

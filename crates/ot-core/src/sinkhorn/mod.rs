@@ -6,4 +6,3 @@ mod solve;
 
 pub use params::{EpsScaling, Method, Sinkhorn};
 pub use solve::{Potentials, SinkhornOutput, Status, sinkhorn_divergence};
-pub(crate) use solve::validate;

@@ -104,7 +104,12 @@ impl Sinkhorn {
 
     /// Validates every parameter; called by the solvers before any work.
     pub fn check(&self) -> Result<()> {
-        let bad = |name, reason: &str| Err(Error::InvalidParameter { name, reason: reason.into() });
+        let bad = |name, reason: &str| {
+            Err(Error::InvalidParameter {
+                name,
+                reason: reason.into(),
+            })
+        };
         if !(self.eps.is_finite() && self.eps > 0.0) {
             return bad("eps", &format!("must be finite and > 0, got {}", self.eps));
         }
@@ -122,7 +127,10 @@ impl Sinkhorn {
                 return bad("eps_scaling", "stages must be ≥ 1");
             }
             if !(s.factor.is_finite() && s.factor > 1.0) {
-                return bad("eps_scaling", &format!("factor must be > 1, got {}", s.factor));
+                return bad(
+                    "eps_scaling",
+                    &format!("factor must be > 1, got {}", s.factor),
+                );
             }
         }
         if let Some(r) = self.reg_m {

@@ -85,20 +85,41 @@ pub(crate) fn validate<B: Backend>(
     let (batch, m, n) = (cs[0], cs[1], cs[2]);
     let (sa, sb) = (backend.vec_shape(a)?, backend.vec_shape(b)?);
     if sa.len() != 2 || sb.len() != 2 || sa != [batch, m] || sb != [batch, n] {
-        let two = |s: &[usize]| (s.first().copied().unwrap_or(0), s.get(1).copied().unwrap_or(0));
-        return Err(Error::ShapeMismatch { cost: (batch, m, n), a: two(&sa), b: two(&sb) });
+        let two = |s: &[usize]| {
+            (
+                s.first().copied().unwrap_or(0),
+                s.get(1).copied().unwrap_or(0),
+            )
+        };
+        return Err(Error::ShapeMismatch {
+            cost: (batch, m, n),
+            a: two(&sa),
+            b: two(&sb),
+        });
     }
     if let Some((index, value)) = backend.find_non_finite(cost)? {
-        return Err(Error::NonFinite { argument: "cost", index: index.to_vec(), value });
+        return Err(Error::NonFinite {
+            argument: "cost",
+            index: index.to_vec(),
+            value,
+        });
     }
     let mut masses = Vec::with_capacity(2);
     for (argument, w) in [("a", a), ("b", b)] {
         let check = backend.check_weights(w)?;
         if let Some((index, value)) = check.non_finite {
-            return Err(Error::NonFinite { argument, index: index.to_vec(), value });
+            return Err(Error::NonFinite {
+                argument,
+                index: index.to_vec(),
+                value,
+            });
         }
         if let Some((index, value)) = check.negative {
-            return Err(Error::Negative { argument, index: index.to_vec(), value });
+            return Err(Error::Negative {
+                argument,
+                index: index.to_vec(),
+                value,
+            });
         }
         if let Some(problem) = check.mass.iter().position(|&x| x <= 0.0) {
             return Err(Error::EmptyMarginal { argument, problem });
@@ -108,7 +129,11 @@ pub(crate) fn validate<B: Backend>(
     if balanced {
         for (problem, (&mass_a, &mass_b)) in masses[0].iter().zip(&masses[1]).enumerate() {
             if (mass_a - mass_b).abs() > 1e-4 * mass_a.max(mass_b) {
-                return Err(Error::MassMismatch { problem, mass_a, mass_b });
+                return Err(Error::MassMismatch {
+                    problem,
+                    mass_a,
+                    mass_b,
+                });
             }
         }
     }
@@ -124,7 +149,11 @@ struct Tracker {
 
 impl Tracker {
     fn new(batch: usize) -> Self {
-        Self { status: vec![None; batch], iterations: vec![0; batch], history: vec![vec![]; batch] }
+        Self {
+            status: vec![None; batch],
+            iterations: vec![0; batch],
+            history: vec![vec![]; batch],
+        }
     }
 
     /// Records a check at the final stage; returns whether every problem is settled.
@@ -199,7 +228,10 @@ impl Sinkhorn {
             None => (backend.zeros_like(a)?, backend.zeros_like(b)?),
         };
         let stages: Vec<f64> = match self.eps_scaling {
-            Some(s) => (0..s.stages).rev().map(|k| self.eps * s.factor.powi(k as i32)).collect(),
+            Some(s) => (0..s.stages)
+                .rev()
+                .map(|k| self.eps * s.factor.powi(k as i32))
+                .collect(),
             None => vec![self.eps],
         };
         let mut tracker = Tracker::new(batch);
@@ -216,11 +248,30 @@ impl Sinkhorn {
             }
             (f, g) = match self.method {
                 Method::Log => self.run_log(
-                    backend, cost, a, &log_a, &log_b, f, g, eps, budget, &mut total,
-                    &mut tracker, final_stage,
+                    backend,
+                    cost,
+                    a,
+                    &log_a,
+                    &log_b,
+                    f,
+                    g,
+                    eps,
+                    budget,
+                    &mut total,
+                    &mut tracker,
+                    final_stage,
                 )?,
                 Method::Kernel => self.run_kernel(
-                    backend, cost, a, b, f, g, eps, budget, &mut total, &mut tracker,
+                    backend,
+                    cost,
+                    a,
+                    b,
+                    f,
+                    g,
+                    eps,
+                    budget,
+                    &mut total,
+                    &mut tracker,
                     final_stage,
                 )?,
             };
@@ -233,7 +284,9 @@ impl Sinkhorn {
             .iter()
             .enumerate()
             .map(|(k, s)| {
-                let kl = s.potential_term - s.transport_cost - self.eps * (s.mass - mass_a[k] * mass_b[k]);
+                let kl = s.potential_term
+                    - s.transport_cost
+                    - self.eps * (s.mass - mass_a[k] * mass_b[k]);
                 let marg = self.reg_m.map_or(0.0, |r| r * s.marginal_kl);
                 s.transport_cost + kl + marg
             })
@@ -246,7 +299,13 @@ impl Sinkhorn {
         let iterations = status
             .iter()
             .zip(&tracker.iterations)
-            .map(|(s, &it)| if *s == Status::MaxIterReached { total } else { it })
+            .map(|(s, &it)| {
+                if *s == Status::MaxIterReached {
+                    total
+                } else {
+                    it
+                }
+            })
             .collect();
         Ok(SinkhornOutput {
             plan,
@@ -327,7 +386,10 @@ impl Sinkhorn {
                 break;
             }
         }
-        Ok((backend.scaling_to_potential(&u, a, eps)?, backend.scaling_to_potential(&v, b, eps)?))
+        Ok((
+            backend.scaling_to_potential(&u, a, eps)?,
+            backend.scaling_to_potential(&v, b, eps)?,
+        ))
     }
 }
 
