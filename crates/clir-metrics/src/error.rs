@@ -3,11 +3,12 @@
 use std::path::PathBuf;
 
 /// Where a record came from: a file (with its path) or an in-memory builder.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Source {
     /// A file on disk.
     File(PathBuf),
     /// Records pushed into a builder; lines count pushes from 1.
+    #[default]
     Memory,
 }
 

@@ -236,8 +236,8 @@ impl QueryScratch {
             }
             Bpref => self.bpref(level),
             InfAp => self.infap(level),
-            Ndcg => self.ndcg(None, |l| f64::from(l)),
-            NdcgCut(k) => self.ndcg(Some(k as usize), |l| f64::from(l)),
+            Ndcg => self.ndcg(None, f64::from),
+            NdcgCut(k) => self.ndcg(Some(k as usize), f64::from),
             NdcgExp(k) => self.ndcg(k.map(|k| k as usize), |l| 2f64.powi(l) - 1.0),
             IprecAtRecall(p) => self.iprec(level, p),
             Judged(k) => {

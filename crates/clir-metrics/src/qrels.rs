@@ -107,12 +107,6 @@ pub struct QrelsBuilder {
     pushed: u64,
 }
 
-impl Default for Source {
-    fn default() -> Self {
-        Source::Memory
-    }
-}
-
 impl QrelsBuilder {
     /// Adds the judgement `rel` of `docno` for `qid`.
     pub fn push(&mut self, qid: &str, docno: &str, rel: i32) -> &mut Self {

@@ -129,7 +129,7 @@ pub fn wilcoxon(a: &[f64], b: &[f64]) -> Result<TestOutput> {
     let has_ties = ties.iter().any(|&t| t > 1);
     let p = if n_all <= 50 && !has_ties && n_zero == 0 {
         exact_signed_rank_p(nonzero.len(), rp)
-    } else if n_all <= 50 && n_all <= 13 {
+    } else if n_all <= 13 {
         permutation_signed_rank_p(&d)
     } else {
         let mn = count * (count + 1.0) * 0.25;
