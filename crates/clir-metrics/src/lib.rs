@@ -27,6 +27,23 @@
 //! # Ok::<(), clir_metrics::Error>(())
 //! ```
 //!
+//! ## Semantics
+//!
+//! Agreement is checked against pytrec_eval 0.5.10 (trec_eval 9.0.8) on raw values to 1e-9 and
+//! against the printed output of trec_eval 9.0.8 built from source, line for line
+//! (`tests/golden.rs`, `tests/trec_eval_text.rs`). In particular: the rank column is ignored;
+//! ties are broken by docno in descending byte order; duplicate (qid, docno) pairs are errors;
+//! negative labels are judged non-relevant (and count as "unjudged in the pool" for `bpref`,
+//! `infAP` and `-J`); `ndcg`/`ndcg_cut` use the label as gain whatever `-l` is;
+//! `iprec_at_recall` uses trec_eval 9's `(long)(p R + 0.9)` cutoff (and its NaN on an empty
+//! ranking); `-c` divides means by the number of qrels queries and reports `num_q` and
+//! `num_rel` over all of them.
+//!
+//! Not implemented from `-m all_trec`: `relstring`, `utility`, `11pt_avg`, `binG`, `G`,
+//! `Rndcg`, `ndcg_rel`, `Rprec_mult`, `relative_P`, `set_relative_P`, `set_map`, `gm_bpref`,
+//! `num_nonrel_judged_ret`, `unj`, `rbp`, measure parameters other than cutoffs (such as
+//! `ndcg` gain maps or `set_F.beta`).
+//!
 //! | feature | what it adds |
 //! |---|---|
 //! | (none) | everything; this crate has no optional features and never links libtorch |
