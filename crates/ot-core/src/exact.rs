@@ -28,25 +28,48 @@ pub fn emd<'v>(
 ) -> Result<EmdOutput> {
     let (m, n) = cost.dim();
     if a.len() != m || b.len() != n || m == 0 || n == 0 {
-        return Err(Error::ShapeMismatch { cost: (1, m, n), a: (1, a.len()), b: (1, b.len()) });
+        return Err(Error::ShapeMismatch {
+            cost: (1, m, n),
+            a: (1, a.len()),
+            b: (1, b.len()),
+        });
     }
     for (argument, w) in [("a", a), ("b", b)] {
         if let Some((i, &v)) = w.indexed_iter().find(|(_, v)| !v.is_finite()) {
-            return Err(Error::NonFinite { argument, index: vec![i], value: v });
+            return Err(Error::NonFinite {
+                argument,
+                index: vec![i],
+                value: v,
+            });
         }
         if let Some((i, &v)) = w.indexed_iter().find(|(_, v)| **v < 0.0) {
-            return Err(Error::Negative { argument, index: vec![i], value: v });
+            return Err(Error::Negative {
+                argument,
+                index: vec![i],
+                value: v,
+            });
         }
     }
     if let Some(((i, j), &v)) = cost.indexed_iter().find(|(_, v)| !v.is_finite()) {
-        return Err(Error::NonFinite { argument: "cost", index: vec![i, j], value: v });
+        return Err(Error::NonFinite {
+            argument: "cost",
+            index: vec![i, j],
+            value: v,
+        });
     }
     let (mass_a, mass_b) = (a.sum(), b.sum());
     if mass_a <= 0.0 {
-        return Err(Error::EmptyMarginal { argument: "a", problem: 0 });
+        return Err(Error::EmptyMarginal {
+            argument: "a",
+            problem: 0,
+        });
     }
     if (mass_a - mass_b).abs() > 1e-9 * mass_a.max(mass_b) {
-        return Err(Error::MassMismatch { problem: 0, mass_a, mass_b });
+        return Err(Error::MassMismatch {
+            problem: 0,
+            mass_a,
+            mass_b,
+        });
     }
     let tiny = 1e-14 * mass_a;
     let mut supply: Vec<f64> = a.to_vec();
@@ -66,7 +89,11 @@ pub fn emd<'v>(
         }
         // Multi-source Dijkstra (dense) from every row with supply left.
         for x in 0..m + n {
-            dist[x] = if x < m && supply[x] > tiny { 0.0 } else { f64::INFINITY };
+            dist[x] = if x < m && supply[x] > tiny {
+                0.0
+            } else {
+                f64::INFINITY
+            };
             prev[x] = usize::MAX;
             done[x] = false;
         }
@@ -78,7 +105,9 @@ pub fn emd<'v>(
                 }
             }
             if best == usize::MAX {
-                return Err(Error::Exact { reason: "no augmenting path (infeasible problem)" });
+                return Err(Error::Exact {
+                    reason: "no augmenting path (infeasible problem)",
+                });
             }
             done[best] = true;
             if best >= m {
@@ -141,5 +170,8 @@ pub fn emd<'v>(
     }
     flow.mapv_inplace(|x| if x > tiny { x } else { 0.0 });
     let value = flow.iter().zip(cost.iter()).map(|(x, c)| x * c).sum();
-    Ok(EmdOutput { plan: flow, cost: value })
+    Ok(EmdOutput {
+        plan: flow,
+        cost: value,
+    })
 }

@@ -40,8 +40,8 @@
 
 pub mod backend;
 pub mod cost;
-pub mod exact;
 mod error;
+pub mod exact;
 pub mod sinkhorn;
 #[cfg(feature = "tch")]
 pub mod tch_ot;

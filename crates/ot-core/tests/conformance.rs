@@ -25,10 +25,22 @@ fn marginals_hold<B: TestBackend>(be: &B, tol: f64) {
         assert!(!out.error_history[k].is_empty());
     }
     // Exactly zero on padding (problem 1 has 3 rows of 9, problem 0 has 5 columns of 9).
-    assert!(sub(&plan, &[(1..2).into(), (3..).into(), (..).into()]).iter().all(|&p| p == 0.0));
-    assert!(sub(&plan, &[(0..1).into(), (..).into(), (5..).into()]).iter().all(|&p| p == 0.0));
+    assert!(
+        sub(&plan, &[(1..2).into(), (3..).into(), (..).into()])
+            .iter()
+            .all(|&p| p == 0.0)
+    );
+    assert!(
+        sub(&plan, &[(0..1).into(), (..).into(), (5..).into()])
+            .iter()
+            .all(|&p| p == 0.0)
+    );
     let f = be.vec_host(&out.f);
-    assert!(sub(&f, &[(1..2).into(), (3..).into()]).iter().all(|&x| x == 0.0));
+    assert!(
+        sub(&f, &[(1..2).into(), (3..).into()])
+            .iter()
+            .all(|&x| x == 0.0)
+    );
 }
 
 /// Solving a problem padded inside a batch gives the plan of the problem alone.
@@ -49,7 +61,10 @@ fn padding_invariant<B: TestBackend>(be: &B, tol: f64) {
         )
         .expect("solve");
     let alone_plan = be.mat_host(&alone.plan);
-    for (p, q) in sub(&plan, &[(0..1).into(), (0..4).into(), (0..6).into()]).iter().zip(alone_plan.iter()) {
+    for (p, q) in sub(&plan, &[(0..1).into(), (0..4).into(), (0..6).into()])
+        .iter()
+        .zip(alone_plan.iter())
+    {
         assert!((p - q).abs() <= tol, "{p} vs {q}");
     }
 }
@@ -58,8 +73,14 @@ fn padding_invariant<B: TestBackend>(be: &B, tol: f64) {
 fn row_constant_invariant<B: TestBackend>(be: &B, tol: f64) {
     let (cost, a, b) = random_batch(3, &[(6, 7)]);
     let mut shifted = cost.clone();
-    shifted.index_axis_mut(Axis(0), 0).row_mut(2).mapv_inplace(|c| c + 0.7);
-    shifted.index_axis_mut(Axis(0), 0).column_mut(4).mapv_inplace(|c| c - 0.3);
+    shifted
+        .index_axis_mut(Axis(0), 0)
+        .row_mut(2)
+        .mapv_inplace(|c| c + 0.7);
+    shifted
+        .index_axis_mut(Axis(0), 0)
+        .column_mut(4)
+        .mapv_inplace(|c| c - 0.3);
     let solver = Sinkhorn::new(0.05).tol(tol * 1e-2).max_iter(5000);
     let p1 = be.mat_host(
         &solver

@@ -130,14 +130,22 @@ fn masked_batch_gradients_equal_the_unpadded_ones() {
         let grad = Array3::from_shape_vec((2, 6, 5), grad).expect("shape");
         let plan = Array3::from_shape_vec((2, 6, 5), plan).expect("shape");
         assert!(
-            sub(&grad, &[(1..2).into(), (3..).into(), (..).into()]).iter().all(|&g| g == 0.0),
+            sub(&grad, &[(1..2).into(), (3..).into(), (..).into()])
+                .iter()
+                .all(|&g| g == 0.0),
             "{mode:?}"
         );
         assert!(
-            sub(&grad, &[(1..2).into(), (..).into(), (4..).into()]).iter().all(|&g| g == 0.0),
+            sub(&grad, &[(1..2).into(), (..).into(), (4..).into()])
+                .iter()
+                .all(|&g| g == 0.0),
             "{mode:?}"
         );
-        assert!(sub(&plan, &[(1..2).into(), (3..).into(), (..).into()]).iter().all(|&p| p == 0.0));
+        assert!(
+            sub(&plan, &[(1..2).into(), (3..).into(), (..).into()])
+                .iter()
+                .all(|&p| p == 0.0)
+        );
         let alone = sub(&cost, &[(1..2).into(), (0..3).into(), (0..4).into()]).to_owned();
         let (ga, _) = grad_of(
             &solver,
@@ -146,7 +154,10 @@ fn masked_batch_gradients_equal_the_unpadded_ones() {
             &sub(&b, &[(1..2).into(), (0..4).into()]).to_owned(),
             mode,
         );
-        let padded: Vec<f64> = sub(&grad, &[(1..2).into(), (0..3).into(), (0..4).into()]).iter().copied().collect();
+        let padded: Vec<f64> = sub(&grad, &[(1..2).into(), (0..3).into(), (0..4).into()])
+            .iter()
+            .copied()
+            .collect();
         assert_close(&padded, &ga, 1e-8, "padded vs alone");
     }
 }

@@ -111,10 +111,20 @@ fn exact_matches_pot_emd2() {
     let pot = fixture("pot.json");
     for case in pot["emd"].as_array().expect("cases") {
         let (cost, a, b) = problem(case);
-        let out = ot_core::emd(cost.index_axis(ot_core::ndarray::Axis(0), 0), a.row(0), b.row(0))
-            .expect("emd");
+        let out = ot_core::emd(
+            cost.index_axis(ot_core::ndarray::Axis(0), 0),
+            a.row(0),
+            b.row(0),
+        )
+        .expect("emd");
         let want = case["value"].as_f64().expect("value");
-        assert!((out.cost - want).abs() <= 1e-9, "m={} n={}: {} vs {want}", case["m"], case["n"], out.cost);
+        assert!(
+            (out.cost - want).abs() <= 1e-9,
+            "m={} n={}: {} vs {want}",
+            case["m"],
+            case["n"],
+            out.cost
+        );
         let rows = out.plan.sum_axis(ot_core::ndarray::Axis(1));
         assert!((&rows - &a.row(0)).mapv(f64::abs).sum() < 1e-12);
     }
