@@ -46,6 +46,19 @@ impl Interner {
         Self::default()
     }
 
+    /// Reserves room for `additional` more names (avoids rehashing while a file is read).
+    pub fn reserve(&mut self, additional: usize) {
+        let Interner {
+            table,
+            text,
+            offsets,
+        } = self;
+        table.reserve(additional, |&id| {
+            FxBuildHasher.hash_one(slice(text, offsets, id))
+        });
+        offsets.reserve(additional);
+    }
+
     /// The id of `name`, adding it if new.
     pub fn intern(&mut self, name: &str) -> u32 {
         let Interner {

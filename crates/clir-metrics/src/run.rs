@@ -93,6 +93,7 @@ impl Run {
             tag,
             ..RunBuilder::default()
         };
+        b.docs.reserve(parsed.iter().map(Vec::len).sum());
         let mut last: Option<(&str, usize)> = None;
         for raw in parsed.iter().flatten() {
             let q = match last {
