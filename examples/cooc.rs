@@ -12,7 +12,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use cooc::align::{AlignMethod, align};
+use cooc::align::{AlignMethod, align, sinkhorn_align};
+use cooc::ot_core::{Sinkhorn, Status};
 use cooc::{
     CoocStats, CostTable, CountOptions, Dedup, DiagonalPrior, LinePairs, Measure, Model1Params,
     Punctuation, SentencePair, Tokenizer, TsvOptions, TsvPairs, Window, WordOptions,
@@ -238,21 +239,48 @@ fn main() -> Result<()> {
             let stats = CoocStats::load(&stats, tokenizer.as_deref())?;
             let table = CostTable::new(&stats, measure.parse()?, k)?;
             let tok = stats.tokenizer();
-            for pair in LinePairs::open(src, tgt)? {
-                let pair = pair?;
-                let block =
-                    table.cost_block(&tok.encode_src(&pair.src)?, &tok.encode_tgt(&pair.tgt)?);
+            let solver = Sinkhorn::new(f64::from(eps));
+            let mut pairs = LinePairs::open(src, tgt)?.peekable();
+            let mut not_converged = 0usize;
+            while pairs.peek().is_some() {
+                // Batches of 256 pairs: one padded cost tensor and one Sinkhorn solve per batch.
+                let mut ids = Vec::with_capacity(256);
+                for pair in pairs.by_ref().take(256) {
+                    let pair = pair?;
+                    ids.push((tok.encode_src(&pair.src)?, tok.encode_tgt(&pair.tgt)?));
+                }
+                let refs: Vec<_> = ids.iter().map(|(s, t)| (&s[..], &t[..])).collect();
                 let links = match method {
-                    Method::Argmax => align(&block, AlignMethod::ArgmaxIntersection),
-                    Method::Competitive => {
-                        align(&block, AlignMethod::CompetitiveLinking { max_cost: 1.0 })
-                    }
+                    Method::Argmax | Method::Competitive => refs
+                        .iter()
+                        .map(|(s, t)| {
+                            let block = table.cost_block(s, t);
+                            match method {
+                                Method::Argmax => align(&block, AlignMethod::ArgmaxIntersection),
+                                _ => {
+                                    align(&block, AlignMethod::CompetitiveLinking { max_cost: 1.0 })
+                                }
+                            }
+                        })
+                        .collect(),
                     Method::Sinkhorn => {
-                        let _ = (eps, threshold);
-                        bail!("--method sinkhorn needs ot-core, which is not wired in yet")
+                        let out = sinkhorn_align(&table.cost_batch(&refs), &solver, threshold)?;
+                        not_converged += out
+                            .status
+                            .iter()
+                            .filter(|s| **s != Status::Converged)
+                            .count();
+                        out.alignments
                     }
                 };
-                println!("{links}");
+                for l in links {
+                    println!("{l}");
+                }
+            }
+            if not_converged > 0 {
+                eprintln!(
+                    "sinkhorn: {not_converged} pairs did not converge (their plans were used)"
+                );
             }
         }
     }

@@ -170,7 +170,7 @@ def aer_main():
     out_dir = os.path.join(tempfile.gettempdir(), "cooc_aer")
     os.makedirs(out_dir, exist_ok=True)
     (src, tgt), gold = synthetic_alignment_corpus(out_dir)
-    subprocess.run(["cargo", "build", "--release", "--example", "cooc"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "-p", "cooc", "--example", "cooc"], cwd=ROOT, check=True)
     exe = os.path.join(TARGET, "release", "examples", "cooc")
     stats = os.path.join(out_dir, "stats.cooc")
     subprocess.run([exe, "count", "--src", src, "--tgt", tgt, "--out", stats, "--quiet",
@@ -212,7 +212,7 @@ def main():
     out_dir = os.path.join(tempfile.gettempdir(), "cooc_bench")
     os.makedirs(out_dir, exist_ok=True)
     src, tgt = synthesise(out_dir)
-    subprocess.run(["cargo", "build", "--release", "--example", "cooc"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "-p", "cooc", "--example", "cooc"], cwd=ROOT, check=True)
     exe = os.path.join(TARGET, "release", "examples", "cooc")
     stats = os.path.join(out_dir, "stats.cooc")
     t0 = time.perf_counter()

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use ndarray::Array2;
 
-use crate::{Error, Result};
+use crate::{CostBatch, Error, Result};
 
 /// A set of links `(i, j)`: source position `i` aligned to target position `j` (0-based).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -131,6 +131,54 @@ pub fn align_plan(plan: &Array2<f32>, threshold: f32) -> Alignment {
     Alignment(links)
 }
 
+/// Output of [`sinkhorn_align`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SinkhornAlignOutput {
+    /// Hard links per pair of the batch.
+    pub alignments: Vec<Alignment>,
+    /// Solver status per pair (not converging is reported, the plan is still used).
+    pub status: Vec<ot_core::Status>,
+}
+
+/// Soft alignment by entropic optimal transport, then hard links: solves ot-core's Sinkhorn on
+/// the batch's cost with uniform marginals over real tokens ([`CostBatch::uniform_marginals`])
+/// and links `(i, j)` where the plan reaches `threshold` × the maximum of its row and of its
+/// column ([`align_plan`]), keeping only cells of cost below 1 (some association).
+pub fn sinkhorn_align(
+    batch: &CostBatch,
+    sinkhorn: &ot_core::Sinkhorn,
+    threshold: f32,
+) -> Result<SinkhornAlignOutput> {
+    if !(threshold > 0.0 && threshold <= 1.0) {
+        return Err(Error::InvalidParameter {
+            name: "threshold",
+            reason: format!("{threshold} outside (0, 1]"),
+        });
+    }
+    let (a, b) = batch.uniform_marginals();
+    let out = sinkhorn.solve(&ot_core::NdArray::<f32>::new(), &batch.cost, &a, &b)?;
+    let alignments = out
+        .plan
+        .outer_iter()
+        .zip(batch.cost.outer_iter())
+        .zip(batch.src_mask.outer_iter().zip(batch.tgt_mask.outer_iter()))
+        .map(|((plan, cost), (sm, tm))| {
+            let (m, n) = (
+                sm.iter().filter(|&&x| x).count(),
+                tm.iter().filter(|&&x| x).count(),
+            );
+            let plan = ndarray::Array2::from_shape_fn((m, n), |(i, j)| plan[[i, j]]);
+            let mut links = align_plan(&plan, threshold);
+            links.0.retain(|&(i, j)| cost[[i, j]] < 1.0);
+            links
+        })
+        .collect();
+    Ok(SinkhornAlignOutput {
+        alignments,
+        status: out.status,
+    })
+}
+
 /// Alignment quality over a corpus (Och & Ney 2003).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AerReport {
@@ -195,6 +243,35 @@ mod tests {
         assert!("1_1".parse::<Alignment>().is_err());
         let plan = array![[0.4f32, 0.1], [0.0, 0.5]];
         assert_eq!(align_plan(&plan, 1.0).to_string(), "0-0 1-1");
+    }
+
+    #[test]
+    fn sinkhorn_links_the_cheap_diagonal() {
+        use crate::{
+            CoocStats, CoocTable, CostTable, CountOptions, SrcTokenId, TgtTokenId, Tokenizer,
+            WordOptions,
+        };
+        let corpus: Vec<(Vec<u32>, Vec<u32>)> = (0..60u32)
+            .map(|i| (vec![i % 4, (i / 4) % 5 + 4], vec![i % 4, (i / 4) % 5 + 4]))
+            .collect();
+        let table = CoocTable::from_pairs(&corpus, &CountOptions::default()).unwrap();
+        let stats = CoocStats::new(Tokenizer::word(WordOptions::default()), table, None);
+        let costs = CostTable::new(&stats, crate::Measure::Dice, 0.0).unwrap();
+        let (s1, t1) = (
+            [SrcTokenId(0), SrcTokenId(5)],
+            [TgtTokenId(5), TgtTokenId(0)],
+        );
+        let (s2, t2) = ([SrcTokenId(2)], [TgtTokenId(7), TgtTokenId(2)]);
+        let batch = costs.cost_batch(&[(&s1, &t1), (&s2, &t2)]);
+        let out = sinkhorn_align(&batch, &ot_core::Sinkhorn::new(0.05), 0.5).unwrap();
+        assert_eq!(out.alignments[0].to_string(), "0-1 1-0");
+        // One source token must send mass to both targets (uniform marginals).
+        assert!(out.alignments[1].0.contains(&(0, 1)));
+        assert!(sinkhorn_align(&batch, &ot_core::Sinkhorn::new(0.05), 0.0).is_err());
+        let (a, b) = batch.uniform_marginals();
+        assert_relative_eq!(a[[1, 0]], 1.0);
+        assert_relative_eq!(a[[1, 1]], 0.0);
+        assert_relative_eq!(b[[0, 0]], 0.5);
     }
 
     #[test]

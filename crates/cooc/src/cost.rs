@@ -43,6 +43,25 @@ pub struct TchCostBatch {
     pub tgt_mask: tch::Tensor,
 }
 
+impl CostBatch {
+    /// Uniform marginals over the real tokens (`1/m` on each of the `m` real source tokens, 0
+    /// on padding; likewise for targets): the `a`, `b` that ot-core's `Sinkhorn::solve` takes
+    /// with this batch's `cost`, where zero weight masks a padded row or column.
+    pub fn uniform_marginals(&self) -> (Array2<f32>, Array2<f32>) {
+        let uniform = |mask: &Array2<bool>| {
+            let mut w = mask.mapv(|x| if x { 1.0f32 } else { 0.0 });
+            for mut row in w.rows_mut() {
+                let total: f32 = row.sum();
+                if total > 0.0 {
+                    row.mapv_inplace(|x| x / total);
+                }
+            }
+            w
+        };
+        (uniform(&self.src_mask), uniform(&self.tgt_mask))
+    }
+}
+
 impl CostTable {
     /// Scores every stored pair of `stats` with `measure` and add-`k` smoothing (see
     /// [`crate::assoc`]); [`Measure::Model1`] needs statistics trained with Model 1.
@@ -187,23 +206,24 @@ impl CostTable {
     ) -> Result<TchCostBatch> {
         let cb = self.cost_batch(batch);
         let (b, m, n) = cb.cost.dim();
-        let dims = |d: &[usize]| d.iter().map(|&x| x as i64).collect::<Vec<_>>();
-        let to = |v: Vec<bool>, d: &[usize]| -> Result<tch::Tensor> {
-            Ok(tch::Tensor::f_from_slice(&v)?
-                .f_view(dims(d).as_slice())?
-                .f_to_device(device)?)
-        };
-        let cost = tch::Tensor::f_from_slice(
-            cb.cost
-                .as_slice()
-                .unwrap_or(&cb.cost.to_owned().into_raw_vec_and_offset().0),
-        )?
-        .f_view([b as i64, m as i64, n as i64])?
-        .f_to_device(device)?;
+        let (b, m, n) = (b as i64, m as i64, n as i64);
+        // Built here in standard layout, so the raw vectors are row-major with no offset.
+        let cost = cb.cost.into_raw_vec_and_offset().0;
+        let src_mask = cb.src_mask.into_raw_vec_and_offset().0;
+        let tgt_mask = cb.tgt_mask.into_raw_vec_and_offset().0;
+        let cost = tch::Tensor::f_from_slice(&cost)?
+            .f_view([b, m, n])?
+            .f_to_device(device)?;
+        let src_mask = tch::Tensor::f_from_slice(&src_mask)?
+            .f_view([b, m])?
+            .f_to_device(device)?;
+        let tgt_mask = tch::Tensor::f_from_slice(&tgt_mask)?
+            .f_view([b, n])?
+            .f_to_device(device)?;
         Ok(TchCostBatch {
             cost,
-            src_mask: to(cb.src_mask.into_raw_vec_and_offset().0, &[b, m])?,
-            tgt_mask: to(cb.tgt_mask.into_raw_vec_and_offset().0, &[b, n])?,
+            src_mask,
+            tgt_mask,
         })
     }
 }

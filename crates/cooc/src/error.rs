@@ -85,6 +85,9 @@ pub enum Error {
         /// What disagrees.
         reason: String,
     },
+    /// The optimal-transport solver refused its input.
+    #[error("optimal transport")]
+    Ot(#[from] ot_core::Error),
     /// A libtorch call failed.
     #[cfg(feature = "tch")]
     #[error("libtorch")]

@@ -60,7 +60,7 @@ pub mod persist;
 mod stats;
 mod tokenize;
 
-pub use align::{AerReport, AlignMethod, Alignment};
+pub use align::{AerReport, AlignMethod, Alignment, SinkhornAlignOutput};
 pub use assoc::Measure;
 pub use bitext::{Dedup, LinePairs, SentencePair, StrayColumns, TsvOptions, TsvPairs, TsvReport};
 #[cfg(feature = "tch")]
@@ -70,6 +70,7 @@ pub use counts::{CoocTable, CountOptions, Counter, MemoryReport, Window};
 pub use error::{Error, Result};
 pub use model1::{DiagonalPrior, Model1, Model1Params};
 pub use ndarray;
+pub use ot_core;
 pub use stats::{CoocStats, StatsBuilder};
 #[cfg(feature = "tch")]
 pub use tch;

@@ -193,3 +193,29 @@ fn alignments_recover_the_diagonal_of_a_toy_corpus() {
     let b = align(&block, AlignMethod::ArgmaxIntersection);
     assert!(b.0.contains(&(1, 1)), "{b}");
 }
+
+#[cfg(feature = "tch")]
+#[test]
+fn tch_batch_matches_ndarray_batch() {
+    let stats = toy_stats();
+    let table = CostTable::new(&stats, Measure::Dice, 0.0).unwrap();
+    let tok = stats.tokenizer();
+    let s: Vec<Vec<SrcTokenId>> = TOY.iter().map(|p| tok.encode_src(p.0).unwrap()).collect();
+    let t: Vec<Vec<TgtTokenId>> = TOY.iter().map(|p| tok.encode_tgt(p.1).unwrap()).collect();
+    let mut batch: Vec<(&[SrcTokenId], &[TgtTokenId])> = s
+        .iter()
+        .zip(&t)
+        .map(|(a, b)| (a.as_slice(), b.as_slice()))
+        .collect();
+    batch[2].0 = &batch[2].0[..1];
+    let nd = table.cost_batch(&batch);
+    let th = table.cost_batch_tensor(&batch, tch::Device::Cpu).unwrap();
+    let (b, m, n) = nd.cost.dim();
+    assert_eq!(th.cost.size(), [b as i64, m as i64, n as i64]);
+    assert_eq!(th.cost.kind(), tch::Kind::Float);
+    assert_eq!(th.src_mask.kind(), tch::Kind::Bool);
+    let flat: Vec<f32> = Vec::try_from(th.cost.flatten(0, -1)).unwrap();
+    assert_eq!(flat, nd.cost.iter().copied().collect::<Vec<_>>());
+    let mask: Vec<bool> = Vec::try_from(th.src_mask.flatten(0, -1)).unwrap();
+    assert_eq!(mask, nd.src_mask.iter().copied().collect::<Vec<_>>());
+}
