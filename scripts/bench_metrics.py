@@ -17,6 +17,7 @@ import argparse
 import os
 import platform
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -50,30 +51,39 @@ def generate(path_qrels, path_run, n_queries, n_docs, seed):
     os.replace(path_qrels + ".tmp", path_qrels)
 
 
+def cpu_children():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def timed(cmd):
+    """Wall and CPU (user + sys) seconds of one run of `cmd`, and its stdout."""
+    c = cpu_children()
     t = time.perf_counter()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return time.perf_counter() - t, out
+    return time.perf_counter() - t, cpu_children() - c, out
 
 
 def best_of(n, cmd):
-    times, out = [], None
+    walls, cpus, out = [], [], None
     for _ in range(n):
-        t, out = timed(cmd)
-        times.append(t)
-    return min(times), out
+        w, c, out = timed(cmd)
+        walls.append(w)
+        cpus.append(c)
+    return min(walls), min(cpus), out
 
 
 def pytrec(qrels_path, run_path, measures):
     import pytrec_eval
     t = time.perf_counter()
+    c = time.process_time()
     with open(qrels_path) as f:
         qrels = pytrec_eval.parse_qrel(f)
     with open(run_path) as f:
         run = pytrec_eval.parse_run(f)
     ev = pytrec_eval.RelevanceEvaluator(qrels, set(measures))
     res = ev.evaluate(run)
-    return time.perf_counter() - t, res
+    return time.perf_counter() - t, time.process_time() - c, res
 
 
 def main():
@@ -85,6 +95,8 @@ def main():
     ap.add_argument("--data", default="/tmp/clir_metrics_bench")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--write-results", action="store_true")
+    ap.add_argument("--label", default="cargo build --release --example trec_eval",
+                    help="how the timed binary was built, printed with the figures")
     args = ap.parse_args()
     os.makedirs(args.data, exist_ok=True)
     rows = []
@@ -94,44 +106,49 @@ def main():
         generate(qp, rp, n_q, 1000, seed=n_q)
         mflags = [x for m in measures for x in ("-m", m)]
         size = os.path.getsize(rp) / 1e6
-        t_rs, out_rs = best_of(args.repeat, [args.bin, *mflags, qp, rp])
+        t_rs, cpu_rs, out_rs = best_of(args.repeat, [args.bin, *mflags, qp, rp])
         row = {"queries": n_q, "measures": len(measures), "mb": size, "rust": t_rs,
+               "rust_cpu": cpu_rs,
                "cmd": f"trec_eval {' '.join(mflags)} QRELS RUN"}
         if args.trec_eval:
-            t_c, out_c = best_of(args.repeat, [args.trec_eval, *mflags, qp, rp])
+            t_c, cpu_c, out_c = best_of(args.repeat, [args.trec_eval, *mflags, qp, rp])
             row["c"] = t_c
+            row["c_cpu"] = cpu_c
             same = out_c == out_rs
             row["c_agrees"] = same
             if not same:
                 print("WARNING: outputs differ\n", out_c, "\n", out_rs, file=sys.stderr)
         if with_py:
-            t_py, res = pytrec(qp, rp, measures)
+            t_py, cpu_py, res = pytrec(qp, rp, measures)
             row["py"] = t_py
+            row["py_cpu"] = cpu_py
             m = np.mean([v["map"] for v in res.values()])
             ours = float(re.search(r"^map\s+\tall\t(\S+)", out_rs, re.M).group(1))
             row["py_agrees"] = abs(m - ours) < 1e-4
         rows.append(row)
         print(row, flush=True)
     cpu = platform.processor() or platform.machine()
+    load = os.getloadavg()[0]
     lines = [f"Synthetic runs (1,000 docs per query, ~100 graded judgements per query), "
-             f"`{os.cpu_count()}`-CPU machine ({cpu}), best of {args.repeat} for the binaries, "
-             f"1 run for pytrec_eval; end to end (read, parse, evaluate, print).",
+             f"{os.cpu_count()}-CPU machine ({cpu}), load average {load:.1f} when the bench "
+             f"ended (other jobs were running: wall times are inflated, CPU = user + sys "
+             f"seconds is the fairer figure); best of {args.repeat} for the binaries, 1 run for "
+             f"pytrec_eval; end to end (read, parse, evaluate, print). Binary: `{args.label}`.",
              "",
-             "| queries | measures | run size | clir-metrics `trec_eval` | trec_eval 9.0.8 (C) | pytrec_eval 0.5.10 | vs C | vs pytrec_eval |",
+             "| queries | measures | run size | clir-metrics wall / CPU | trec_eval 9.0.8 (C) wall / CPU | pytrec_eval 0.5.10 wall / CPU | CPU ratio vs C | CPU ratio vs pytrec_eval |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        c = f"{r['c']:.2f} s" if "c" in r else "–"
-        py = f"{r['py']:.2f} s" if "py" in r else "–"
-        vc = f"{r['c'] / r['rust']:.1f}×" if "c" in r else "–"
-        vp = f"{r['py'] / r['rust']:.1f}×" if "py" in r else "–"
+        c = f"{r['c']:.2f} / {r['c_cpu']:.2f} s" if "c" in r else "–"
+        py = f"{r['py']:.2f} / {r['py_cpu']:.2f} s" if "py" in r else "–"
+        vc = f"{r['c_cpu'] / r['rust_cpu']:.2f}×" if "c" in r else "–"
+        vp = f"{r['py_cpu'] / r['rust_cpu']:.2f}×" if "py" in r else "–"
         lines.append(f"| {r['queries']:,} | {r['measures']} | {r['mb']:.0f} MB | "
-                     f"{r['rust']:.2f} s | {c} | {py} | {vc} | {vp} |")
+                     f"{r['rust']:.2f} / {r['rust_cpu']:.2f} s | {c} | {py} | {vc} | {vp} |")
     agree = all(r.get("c_agrees", True) for r in rows)
     lines += ["", f"Output identical to trec_eval 9.0.8's: {agree}. Measures: "
               f"`{' '.join(M6)}` (+ `bpref` for 10,000).",
-              "", "Command: `cargo build --release --example trec_eval && "
-              ".venv/bin/python scripts/bench_metrics.py --trec-eval /path/to/trec_eval-9.0.8 "
-              "--write-results`"]
+              "", "Command: `.venv/bin/python " + " ".join(
+                  a if not a.startswith("/tmp/") else f"'{a}'" for a in sys.argv) + "`"]
     text = "\n".join(lines)
     print(text)
     if args.write_results:
