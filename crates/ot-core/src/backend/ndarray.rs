@@ -446,15 +446,61 @@ impl<F: Float> Backend for NdArray<F> {
         let (batch, m, n) = kernel.dim();
         let len = if side == Side::Rows { m } else { n };
         let mut out = Array2::<F>::zeros((batch, len));
-        for k in 0..batch {
+        let big = self.big(m, n);
+        let one = |k: usize, mut o: ndarray::ArrayViewMut1<'_, F>| {
             let kk = kernel.index_axis(Axis(0), k);
+            let kk = kk.as_standard_layout();
+            let data = kk.as_slice().expect("standard layout");
             let v = wx.row(k);
-            let prod = match side {
-                Side::Rows => kk.dot(&v),
-                Side::Cols => kk.t().dot(&v),
+            let v: Vec<F> = v.iter().copied().collect();
+            // Both products sweep K row by row (contiguous): a dot per row for `Rows`, an axpy
+            // per row for `Cols`.
+            let prod: Vec<F> = match side {
+                Side::Rows => {
+                    let row = |i: usize| {
+                        data[i * n..(i + 1) * n]
+                            .iter()
+                            .zip(&v)
+                            .fold(F::zero(), |s, (&x, &y)| s + x * y)
+                    };
+                    if big {
+                        (0..m).into_par_iter().map(row).collect()
+                    } else {
+                        (0..m).map(row).collect()
+                    }
+                }
+                Side::Cols => {
+                    let block = |rows: std::ops::Range<usize>| {
+                        let mut acc = vec![F::zero(); n];
+                        for i in rows {
+                            let vi = v[i];
+                            for (a, &x) in acc.iter_mut().zip(&data[i * n..(i + 1) * n]) {
+                                *a += vi * x;
+                            }
+                        }
+                        acc
+                    };
+                    if big {
+                        let per = m
+                            .div_ceil(rayon::current_num_threads().max(1) * 2)
+                            .max(ROW_CHUNK);
+                        (0..m.div_ceil(per))
+                            .into_par_iter()
+                            .map(|c| block(c * per..((c + 1) * per).min(m)))
+                            .reduce(
+                                || vec![F::zero(); n],
+                                |mut x, y| {
+                                    x.iter_mut().zip(&y).for_each(|(a, &b)| *a += b);
+                                    x
+                                },
+                            )
+                    } else {
+                        block(0..m)
+                    }
+                }
             };
-            Zip::from(out.row_mut(k))
-                .and(&prod)
+            Zip::from(&mut o)
+                .and(&prod[..])
                 .and(own_w.row(k))
                 .for_each(|o, &p, &ow| {
                     *o = if ow > F::zero() {
@@ -463,6 +509,16 @@ impl<F: Float> Backend for NdArray<F> {
                         F::zero()
                     };
                 });
+        };
+        if batch > 1 && !big {
+            out.axis_iter_mut(Axis(0))
+                .into_par_iter()
+                .enumerate()
+                .for_each(|(k, o)| one(k, o));
+        } else {
+            for (k, o) in out.axis_iter_mut(Axis(0)).enumerate() {
+                one(k, o);
+            }
         }
         Ok(out)
     }
