@@ -283,12 +283,13 @@ pub fn bootstrap(
     })
 }
 
-/// Holm's step-down adjusted p-values (same order as `p`).
+/// Holm's step-down adjusted p-values (same order as `p`). NaN p-values (undefined tests)
+/// stay NaN and do not count as hypotheses.
 pub fn holm(p: &[f64]) -> Vec<f64> {
-    let m = p.len();
-    let mut order: Vec<usize> = (0..m).collect();
+    let mut order: Vec<usize> = (0..p.len()).filter(|&i| !p[i].is_nan()).collect();
+    let m = order.len();
     order.sort_by(|&i, &j| p[i].total_cmp(&p[j]));
-    let mut out = vec![0.0; m];
+    let mut out = vec![f64::NAN; p.len()];
     let mut running: f64 = 0.0;
     for (k, &i) in order.iter().enumerate() {
         running = running.max((m - k) as f64 * p[i]);
@@ -297,9 +298,12 @@ pub fn holm(p: &[f64]) -> Vec<f64> {
     out
 }
 
-/// Bonferroni-adjusted p-values: `min(1, m p)`.
+/// Bonferroni-adjusted p-values: `min(1, m p)`, `m` counting the non-NaN p-values.
 pub fn bonferroni(p: &[f64]) -> Vec<f64> {
-    p.iter().map(|&x| (x * p.len() as f64).min(1.0)).collect()
+    let m = p.iter().filter(|x| !x.is_nan()).count() as f64;
+    p.iter()
+        .map(|&x| if x.is_nan() { x } else { (x * m).min(1.0) })
+        .collect()
 }
 
 #[cfg(test)]
