@@ -15,7 +15,7 @@ const BATCH: i64 = 32;
 const LEN: i64 = 128;
 
 fn random_batch(vocab: i64, device: Device) -> TokenBatch {
-    let mut ids = Tensor::randint_low(5, vocab, [BATCH, LEN], (Kind::Int64, device));
+    let ids = Tensor::randint_low(5, vocab, [BATCH, LEN], (Kind::Int64, device));
     let _ = ids.select(1, 0).fill_(0);
     let ones = Tensor::ones([BATCH, LEN], (Kind::Float, device));
     TokenBatch {
@@ -73,7 +73,7 @@ fn bench(c: &mut Criterion) {
             if device.is_cuda() {
                 tch::Cuda::synchronize(0);
             }
-            black_box(out.pooled);
+            let _ = black_box(out.pooled);
         })
     });
     let mut trainer = Trainer::new(enc.var_store(), TrainConfig::default().lr(1e-5)).unwrap();

@@ -261,15 +261,15 @@ impl Trainer {
         }
         let norm = sq.sqrt();
         let clip = match self.config.max_grad_norm {
-            Some(max) if norm > max => max / (norm + 1e-6),
-            _ => 1.0,
+            Some(max) if norm > max => Some(max / (norm + 1e-6)),
+            _ => None,
         };
         let (b1, b2) = self.config.betas;
         let t = (self.step + 1) as i32;
         let (c1, c2) = (1.0 - b1.powi(t), 1.0 - b2.powi(t));
         for (p, g) in self.params.iter_mut().zip(grads) {
             let Some(mut g) = g else { continue };
-            if clip != 1.0 {
+            if let Some(clip) = clip {
                 g = g.f_mul_scalar(clip)?;
             }
             if p.decay && self.config.weight_decay > 0.0 {
