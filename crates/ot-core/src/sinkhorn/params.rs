@@ -133,10 +133,10 @@ impl Sinkhorn {
                 );
             }
         }
-        if let Some(r) = self.reg_m {
-            if !(r.is_finite() && r > 0.0) {
-                return bad("reg_m", &format!("must be finite and > 0, got {r}"));
-            }
+        if let Some(r) = self.reg_m
+            && !(r.is_finite() && r > 0.0)
+        {
+            return bad("reg_m", &format!("must be finite and > 0, got {r}"));
         }
         Ok(())
     }

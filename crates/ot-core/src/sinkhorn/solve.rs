@@ -75,7 +75,7 @@ pub(crate) fn validate<B: Backend>(
     balanced: bool,
 ) -> Result<(usize, usize, usize)> {
     let cs = backend.mat_shape(cost)?;
-    if cs.len() != 3 || cs.iter().any(|&d| d == 0) {
+    if cs.len() != 3 || cs.contains(&0) {
         return Err(Error::BadShape {
             argument: "cost",
             shape: cs,
