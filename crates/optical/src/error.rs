@@ -49,6 +49,12 @@ pub enum Error {
     /// A bitext file could not be read (the cause names file and line).
     #[error(transparent)]
     Bitext(#[from] cooc::Error),
+    /// The OT solver rejected its input.
+    #[error(transparent)]
+    Ot(#[from] ot_core::Error),
+    /// A libtorch call failed.
+    #[error(transparent)]
+    Torch(#[from] tch::TchError),
     /// An encoder failed.
     #[error(transparent)]
     Encoder(#[from] clir_encoders::Error),

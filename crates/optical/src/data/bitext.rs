@@ -362,8 +362,7 @@ pub fn load(root: &Path, spec: &BitextSpec, guard: &LeakGuard) -> Result<Bitext>
         });
     }
     if let Some(budget) = spec.budget {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(spec.seed);
-        pairs.shuffle(&mut rng);
+        shuffle(&mut pairs, spec.seed);
         report.over_budget = pairs.len().saturating_sub(budget);
         pairs.truncate(budget);
     }
@@ -372,4 +371,11 @@ pub fn load(root: &Path, spec: &BitextSpec, guard: &LeakGuard) -> Result<Bitext>
         pairs,
         report,
     })
+}
+
+/// Shuffles `items` with the seeded generator used for budgets (ChaCha8), so that a sample drawn
+/// elsewhere with the same seed is the same sample.
+pub fn shuffle<T>(items: &mut [T], seed: u64) {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    items.shuffle(&mut rng);
 }
