@@ -97,15 +97,18 @@ fn main() -> ExitCode {
         .embed(&lines, args.batch_size, |done| {
             bar.set_position(done as u64)
         })
-        .and_then(|t| Ok(ndarray::ArrayD::<f32>::try_from(&t)?));
+        .and_then(|t| {
+            let (n, d) = t.size2()?;
+            let flat = Vec::<f32>::try_from(t.f_flatten(0, -1)?)?;
+            Ok(
+                ndarray::Array2::from_shape_vec((n as usize, d as usize), flat)
+                    .expect("an [n, d] tensor has n * d values"),
+            )
+        });
     bar.finish_and_clear();
     let array = match result {
         Ok(a) => a,
         Err(e) => return fail(&format!("encoding failed: {e}")),
-    };
-    let array = match array.into_dimensionality::<ndarray::Ix2>() {
-        Ok(a) => a,
-        Err(e) => return fail(&format!("unexpected output shape: {e}")),
     };
     if let Err(e) = ndarray_npy::write_npy(&args.out, &array) {
         return fail(&format!("cannot write {}: {e}", args.out.display()));

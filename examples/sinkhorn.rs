@@ -88,10 +88,11 @@ fn read<F: ReadableElement>(path: &Path) -> Result<ArrayD<F>, Bad> {
     read_npy::<_, ArrayD<F>>(path).map_err(|e| bad(path, e))
 }
 
+/// A batch of problems (cost, a, b) and whether the input was a single problem.
+type Problems<F> = (Array3<F>, Array2<F>, Array2<F>, bool);
+
 /// Loads cost/a/b as a batch; returns whether the input was a single problem.
-fn load<F: ReadableElement + Clone>(
-    args: &Args,
-) -> Result<(Array3<F>, Array2<F>, Array2<F>, bool), Bad> {
+fn load<F: ReadableElement + Clone>(args: &Args) -> Result<Problems<F>, Bad> {
     let cost = read::<F>(&args.cost)?;
     let (a, b) = (read::<F>(&args.a)?, read::<F>(&args.b)?);
     let single = cost.ndim() == 2;
