@@ -155,3 +155,39 @@ pub(crate) fn content_id(prefix: &str, text: &str) -> String {
     let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
     format!("{prefix}{hex}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qrels_and_topics_are_written_atomically_as_trec_text() {
+        let dir = std::env::temp_dir().join(format!("optical-data-{}", std::process::id()));
+        let c = EvalCollection {
+            qrels: vec![Judgment {
+                query_id: "q1".into(),
+                doc_id: "d9".into(),
+                relevance: 1,
+            }],
+            queries: vec![Topic {
+                id: "q1".into(),
+                text: "Ìbéèrè kan".into(),
+            }],
+            ..EvalCollection::default()
+        };
+        let (qrels, topics) = (dir.join("sub/x.qrels"), dir.join("x.tsv"));
+        c.write_qrels(&qrels).unwrap();
+        EvalCollection::write_topics(&c.queries, &topics).unwrap();
+        assert_eq!(std::fs::read_to_string(&qrels).unwrap(), "q1 0 d9 1\n");
+        assert_eq!(
+            std::fs::read_to_string(&topics).unwrap(),
+            "q1\tÌbéèrè kan\n"
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.join("sub"))
+            .unwrap()
+            .flatten()
+            .collect();
+        assert_eq!(left.len(), 1, "no temporary file is left behind");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
