@@ -58,6 +58,47 @@ pub enum Error {
     /// An encoder failed.
     #[error(transparent)]
     Encoder(#[from] clir_encoders::Error),
+    /// Evaluation (qrels, runs, measures, tests) failed.
+    #[error(transparent)]
+    Metrics(#[from] clir_metrics::Error),
+    /// The lexical index failed.
+    #[error("lexical index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    /// A configuration file is not valid TOML or does not match its schema.
+    #[error("{path}: {source}")]
+    Toml {
+        /// The file.
+        path: PathBuf,
+        /// The parser's complaint (it names the line, column and key).
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A setting is out of range or inconsistent with another.
+    #[error("invalid setting `{field}`: {reason}")]
+    Config {
+        /// The setting, e.g. `optical.eps`.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A checkpoint or cache cannot be used to resume (written by another configuration or
+    /// version, or damaged).
+    #[error("cannot resume from {path}: {reason}")]
+    Resume {
+        /// The checkpoint or cache.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Writing a file failed.
+    #[error("cannot write {path}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

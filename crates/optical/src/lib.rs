@@ -4,11 +4,19 @@
 //! - [`align`]: soft token alignment of sentence pairs by entropic OT (what OPTICAL distils).
 //! - [`data`]: the evaluation collections (AfriQA-R, XQuAD-R, FLORES-200 devtest) read from their
 //!   original files under a data root, with every field type-checked.
+//! - [`model`]: encoders configured for the query or passage side of retrieval.
+//! - [`distil`]: training a query encoder for a language from bitext (OPTICAL and baselines).
+//! - [`retrieve`]: dense exact search with an embedding cache, BM25, fusion.
+//! - [`experiment`]: grids of methods × languages × seeds, run records, tables and plots.
 #![warn(missing_docs)]
 
 pub mod align;
 pub mod data;
+pub mod distil;
 mod error;
+pub mod experiment;
+pub mod model;
+pub mod retrieve;
 
 pub use error::{Error, Result};
 

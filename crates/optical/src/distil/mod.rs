@@ -1,0 +1,1 @@
+//! Distillation of a query encoder from bitext: OPTICAL and the baselines.

@@ -1,0 +1,1 @@
+//! Experiment grids: methods × languages × seeds, run records, tables and plots.
