@@ -1,0 +1,3 @@
+//! `distil`: being written.
+
+fn main() {}

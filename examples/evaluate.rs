@@ -1,0 +1,3 @@
+//! `evaluate`: being written.
+
+fn main() {}

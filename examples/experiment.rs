@@ -1,0 +1,3 @@
+//! `experiment`: being written.
+
+fn main() {}

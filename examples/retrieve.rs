@@ -1,0 +1,3 @@
+//! `retrieve`: being written.
+
+fn main() {}
