@@ -23,7 +23,7 @@ const DIR: &str = "eval/afriqa";
 const PREFIX: &str = "gold_span_passages.afriqa.";
 
 /// Which rows become queries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum QrelsVariant {
     /// Only rows whose answer span checks out against the passage (the default).
     #[default]

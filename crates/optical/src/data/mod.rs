@@ -19,7 +19,10 @@ pub mod bitext;
 pub mod flores;
 mod json;
 mod lines;
+mod spec;
 pub mod xquad;
+
+pub use spec::CollectionSpec;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

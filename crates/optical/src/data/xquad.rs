@@ -19,7 +19,7 @@ use crate::{Error, Result};
 const DIR: &str = "eval/xquad-r";
 
 /// What the documents are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Granularity {
     /// The 1,180 English sentences (the standard XQuAD-R task).
     #[default]
