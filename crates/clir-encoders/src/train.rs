@@ -5,6 +5,8 @@
 //! The update follows `torch.optim.AdamW` exactly (bias-corrected moments, `eps` added to the
 //! corrected second-moment root), so one step matches PyTorch's to float precision.
 
+use std::path::Path;
+
 use tch::{Kind, Tensor, nn::VarStore};
 
 use crate::{Error, Result};
@@ -294,5 +296,84 @@ impl Trainer {
     /// Optimiser steps taken.
     pub fn step(&self) -> usize {
         self.step
+    }
+
+    /// Writes the optimiser state — both moments of every trained parameter (as
+    /// `exp_avg.<name>` / `exp_avg_sq.<name>`, PyTorch's names) and the step and micro-batch
+    /// counters (`state`: `[step, micro]`) — to a safetensors file, so that a run can resume
+    /// with exactly the update it would have made. The parameters themselves are not written.
+    pub fn save_state(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let cpu = |t: &Tensor| -> Result<Tensor> {
+            Ok(t.f_detach()?.f_to(tch::Device::Cpu)?.f_contiguous()?)
+        };
+        let mut tensors = Vec::with_capacity(2 * self.params.len() + 1);
+        tensors.push((
+            "state".to_string(),
+            Tensor::f_from_slice(&[self.step as i64, self.micro as i64])?,
+        ));
+        for p in &self.params {
+            tensors.push((format!("exp_avg.{}", p.name), cpu(&p.m)?));
+            tensors.push((format!("exp_avg_sq.{}", p.name), cpu(&p.v)?));
+        }
+        Tensor::write_safetensors(&tensors, path)?;
+        Ok(())
+    }
+
+    /// Restores a state written by [`Trainer::save_state`] for the same trained parameters
+    /// (names and shapes must match; the configuration is this trainer's own).
+    pub fn load_state(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        if !path.is_file() {
+            return Err(Error::Io {
+                path: path.into(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no optimiser state"),
+            });
+        }
+        let mut tensors: std::collections::HashMap<String, Tensor> =
+            Tensor::read_safetensors(path)?.into_iter().collect();
+        let mut take = |name: String, like: Option<&Tensor>| -> Result<Tensor> {
+            let t = tensors.remove(&name).ok_or_else(|| Error::MissingTensor {
+                name: name.clone(),
+                path: path.into(),
+            })?;
+            match like {
+                Some(like) if t.size() != like.size() => Err(Error::TensorShape {
+                    name,
+                    path: path.into(),
+                    expected: like.size(),
+                    found: t.size(),
+                }),
+                Some(like) => Ok(t.f_to_kind(like.kind())?.f_to(like.device())?),
+                None => Ok(t),
+            }
+        };
+        let state = Vec::<i64>::try_from(take("state".into(), None)?)?;
+        let [step, micro] = state[..] else {
+            return Err(Error::InvalidInput {
+                reason: format!("{}: `state` must hold [step, micro]", path.display()),
+            });
+        };
+        let mut moments = Vec::with_capacity(self.params.len());
+        for p in &self.params {
+            let m = take(format!("exp_avg.{}", p.name), Some(&p.value))?;
+            let v = take(format!("exp_avg_sq.{}", p.name), Some(&p.value))?;
+            moments.push((m, v));
+        }
+        if let Some(extra) = tensors.keys().next() {
+            return Err(Error::InvalidInput {
+                reason: format!(
+                    "{}: optimiser state for `{extra}`, which this trainer does not train",
+                    path.display()
+                ),
+            });
+        }
+        for (p, (m, v)) in self.params.iter_mut().zip(moments) {
+            p.m = m;
+            p.v = v;
+        }
+        self.step = step.max(0) as usize;
+        self.micro = micro.max(0) as usize;
+        Ok(())
     }
 }

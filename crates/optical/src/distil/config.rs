@@ -1,0 +1,595 @@
+//! [`DistilConfig`]: every setting of a distillation run, read from TOML, validated by
+//! [`DistilConfig::check`] before any work and fingerprinted for caching and resuming.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::data::bitext::Source;
+use crate::{Error, Result};
+
+/// Bumped whenever the meaning of a setting or the training loop changes, so that records and
+/// checkpoints of an older version are not mistaken for this one's.
+const FORMAT: &str = "optical-distil-v1";
+
+/// The training objective.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// MSE between pooled student and teacher vectors (Reimers & Gurevych 2020).
+    SentenceKd,
+    /// MSE between student and teacher token states on hard co-occurrence alignments.
+    TokenKd,
+    /// Contrastive InfoNCE with in-batch negatives: student query vector against the teacher's
+    /// pooled English vectors.
+    #[serde(rename = "infonce")]
+    InfoNce,
+    /// Optimal-transport token distillation (OPTICAL).
+    #[default]
+    Optical,
+}
+
+impl Method {
+    /// The config spelling (`"sentence-kd"`, `"token-kd"`, `"infonce"`, `"optical"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::SentenceKd => "sentence-kd",
+            Method::TokenKd => "token-kd",
+            Method::InfoNce => "infonce",
+            Method::Optical => "optical",
+        }
+    }
+}
+
+/// Which ground cost a transport plan is computed from (or a loss is measured with).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CostKind {
+    /// `C_emb = 1 − cos(s_i, t_j)`: depends on the student.
+    Embedding,
+    /// `C_cooc = 1 − Dice(u_i, v_j)` from co-occurrence counts on the same bitext: constant.
+    Cooc,
+    /// `λ C_emb + (1 − λ) C_cooc`.
+    #[default]
+    Mix,
+}
+
+/// Which cost the OT loss `<P, C_loss>` is measured with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LossCost {
+    /// The plan's own cost (`C_loss = C_plan`), with the gradient of the chosen mode.
+    #[default]
+    Plan,
+    /// The representation distance `C_emb`, weighted by the plan (a constant for `detach`).
+    Embedding,
+}
+
+/// The token-level loss of OPTICAL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OtLoss {
+    /// `<P, C_loss>`.
+    #[default]
+    Ot,
+    /// `Σ_i a_i · mean_d (s_i − (P t)_i / (P1)_i)²`: regression onto the plan-aligned
+    /// (barycentric) teacher tokens.
+    Barycentric,
+}
+
+/// Token weights (OT marginals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Marginals {
+    /// `1/m` on each content token.
+    #[default]
+    Uniform,
+    /// Proportional to `idf(u) = ln((N + 1) / (df(u) + 1)) + 1`, with document frequencies
+    /// counted over the sentences of the same side of the bitext.
+    Idf,
+}
+
+/// How gradients flow through the Sinkhorn solve (see `ot_core::tch_ot::Gradient`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GradientMode {
+    /// The plan is a constant.
+    #[default]
+    Detach,
+    /// Gradient of the regularised objective (envelope theorem).
+    Envelope,
+    /// Autograd through the iterations.
+    Unrolled,
+    /// Implicit differentiation of the fixed point (balanced only).
+    Implicit,
+}
+
+impl GradientMode {
+    /// The ot-core mode.
+    pub fn to_ot(self) -> ot_core::tch_ot::Gradient {
+        use ot_core::tch_ot::Gradient;
+        match self {
+            GradientMode::Detach => Gradient::Detach,
+            GradientMode::Envelope => Gradient::Envelope,
+            GradientMode::Unrolled => Gradient::Unrolled,
+            GradientMode::Implicit => Gradient::Implicit,
+        }
+    }
+}
+
+/// Learning-rate decay after warm-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScheduleName {
+    /// Constant.
+    Constant,
+    /// Linear to zero.
+    #[default]
+    Linear,
+    /// Half cosine to zero.
+    Cosine,
+}
+
+impl ScheduleName {
+    /// The clir-encoders schedule.
+    pub fn to_schedule(self) -> clir_encoders::Schedule {
+        match self {
+            ScheduleName::Constant => clir_encoders::Schedule::Constant,
+            ScheduleName::Linear => clir_encoders::Schedule::Linear,
+            ScheduleName::Cosine => clir_encoders::Schedule::Cosine,
+        }
+    }
+}
+
+/// Hard alignment rule of token-level KD.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HardAlign {
+    /// Mutual cheapest cells of the co-occurrence cost block (with some association).
+    #[default]
+    ArgmaxIntersection,
+    /// Greedy competitive linking below `max_cost`.
+    CompetitiveLinking,
+}
+
+/// `[bitext]`: which pairs to train on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BitextConfig {
+    /// The first `budget` pairs after a seeded shuffle; 0 = all pairs.
+    pub budget: usize,
+    /// Source names (`flores-dev`, `ntrex`, `lafand`, `menyo`, `tatoeba`).
+    pub sources: Vec<String>,
+    /// Seed of the budget shuffle.
+    pub seed: u64,
+}
+
+impl Default for BitextConfig {
+    fn default() -> Self {
+        Self {
+            budget: 2000,
+            sources: Source::DEFAULT
+                .iter()
+                .map(|s| s.name().to_owned())
+                .collect(),
+            seed: 0,
+        }
+    }
+}
+
+/// `[train]`: optimisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainSettings {
+    /// Passes over the bitext.
+    pub epochs: usize,
+    /// Sentence pairs per optimiser step.
+    pub batch_size: usize,
+    /// Peak learning rate (AdamW).
+    pub lr: f64,
+    /// Decoupled weight decay.
+    pub weight_decay: f64,
+    /// Share of the steps spent in linear warm-up.
+    pub warmup_ratio: f64,
+    /// Decay after warm-up.
+    pub schedule: ScheduleName,
+    /// Longest input in tokens (specials and prefix included), both sides.
+    pub max_len: usize,
+    /// Freeze the embedding tables (e5-small: the 250k × 384 word table) and their layer norm.
+    pub freeze_embeddings: bool,
+    /// Freeze transformer layers `0..freeze_layers_below`.
+    pub freeze_layers_below: usize,
+    /// Seed of data order, dropout and anything random in training.
+    pub seed: u64,
+    /// Write a checkpoint every this many optimiser steps.
+    pub checkpoint_every: usize,
+    /// Clip the global gradient norm to this; 0 = no clipping.
+    pub grad_clip: f64,
+}
+
+impl Default for TrainSettings {
+    fn default() -> Self {
+        Self {
+            epochs: 1,
+            batch_size: 16,
+            lr: 2e-5,
+            weight_decay: 0.01,
+            warmup_ratio: 0.1,
+            schedule: ScheduleName::Linear,
+            max_len: 64,
+            freeze_embeddings: true,
+            freeze_layers_below: 0,
+            seed: 0,
+            checkpoint_every: 50,
+            grad_clip: 1.0,
+        }
+    }
+}
+
+/// `[optical]`: the OT loss.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpticalConfig {
+    /// The plan's ground cost.
+    pub cost: CostKind,
+    /// Weight of `C_emb` in the `mix` cost (`1 − lambda` on `C_cooc`), as in `optical::align`.
+    pub lambda: f64,
+    /// The cost the loss `<P, C_loss>` is measured with.
+    pub loss_cost: LossCost,
+    /// `ot` (`<P, C_loss>`) or `barycentric` regression.
+    pub loss: OtLoss,
+    /// Entropic regularisation (POT's `reg`).
+    pub eps: f64,
+    /// Sinkhorn iteration cap.
+    pub max_iter: usize,
+    /// Sinkhorn tolerance on the marginal violation.
+    pub tol: f64,
+    /// Unbalanced OT with this marginal KL weight; absent = balanced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reg_m: Option<f64>,
+    /// Gradient through the solve.
+    pub gradient: GradientMode,
+    /// Token weights.
+    pub marginals: Marginals,
+    /// Weight of the added sentence term `MSE(pooled student, pooled teacher)`.
+    pub sentence_weight: f64,
+}
+
+impl Default for OpticalConfig {
+    fn default() -> Self {
+        Self {
+            cost: CostKind::Mix,
+            lambda: 0.5,
+            loss_cost: LossCost::Plan,
+            loss: OtLoss::Ot,
+            eps: 0.05,
+            max_iter: 200,
+            tol: 1e-4,
+            reg_m: None,
+            gradient: GradientMode::Detach,
+            marginals: Marginals::Uniform,
+            sentence_weight: 0.0,
+        }
+    }
+}
+
+impl OpticalConfig {
+    /// Whether the co-occurrence cost is needed.
+    pub fn uses_cooc(&self) -> bool {
+        self.cost != CostKind::Embedding
+    }
+}
+
+/// `[infonce]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InfoNceConfig {
+    /// Softmax temperature on cosine similarities.
+    pub temperature: f64,
+    /// Also add the teacher-to-student direction (mean of both cross-entropies).
+    pub symmetric: bool,
+}
+
+impl Default for InfoNceConfig {
+    fn default() -> Self {
+        Self {
+            temperature: 0.05,
+            symmetric: false,
+        }
+    }
+}
+
+/// `[token_kd]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenKdConfig {
+    /// How hard links are read off the co-occurrence cost block.
+    pub align: HardAlign,
+    /// Cells at or above this co-occurrence cost are never linked.
+    pub max_cost: f64,
+    /// Weight of the added sentence term `MSE(pooled student, pooled teacher)`.
+    pub sentence_weight: f64,
+}
+
+impl Default for TokenKdConfig {
+    fn default() -> Self {
+        Self {
+            align: HardAlign::ArgmaxIntersection,
+            max_cost: 0.95,
+            sentence_weight: 0.0,
+        }
+    }
+}
+
+/// Every setting of one distillation run (TOML; every field has a default).
+///
+/// ```
+/// use optical::distil::{DistilConfig, Method};
+/// let cfg: DistilConfig = toml::from_str(r#"
+///     lang = "yor"
+///     method = "sentence-kd"
+///     [train]
+///     epochs = 2
+/// "#).unwrap();
+/// assert_eq!(cfg.method, Method::SentenceKd);
+/// assert_eq!(cfg.train.batch_size, 16);
+/// cfg.check().unwrap();
+/// assert_eq!(cfg.fingerprint().len(), 64);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DistilConfig {
+    /// Language code of the low-resource side (any spelling the bitext reader knows).
+    pub lang: String,
+    /// The frozen English teacher (model folder).
+    pub teacher: PathBuf,
+    /// The initial student (model folder); absent = a copy of the teacher.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub student: Option<PathBuf>,
+    /// The objective.
+    pub method: Method,
+    /// The bitext.
+    pub bitext: BitextConfig,
+    /// Optimisation.
+    pub train: TrainSettings,
+    /// OPTICAL's settings (`method = "optical"`).
+    pub optical: OpticalConfig,
+    /// InfoNCE's settings (`method = "infonce"`).
+    pub infonce: InfoNceConfig,
+    /// Token-KD's settings (`method = "token-kd"`).
+    pub token_kd: TokenKdConfig,
+}
+
+impl Default for DistilConfig {
+    fn default() -> Self {
+        Self {
+            lang: "hau".into(),
+            teacher: PathBuf::from("models/multilingual-e5-small"),
+            student: None,
+            method: Method::Optical,
+            bitext: BitextConfig::default(),
+            train: TrainSettings::default(),
+            optical: OpticalConfig::default(),
+            infonce: InfoNceConfig::default(),
+            token_kd: TokenKdConfig::default(),
+        }
+    }
+}
+
+fn bad(field: &str, reason: impl Into<String>) -> Result<()> {
+    Err(Error::Config {
+        field: field.into(),
+        reason: reason.into(),
+    })
+}
+
+impl DistilConfig {
+    /// Reads a TOML file (unknown keys are errors naming line and key).
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.into(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| Error::Toml {
+            path: path.into(),
+            source,
+        })
+    }
+
+    /// The student's initial weights: [`DistilConfig::student`] or the teacher.
+    pub fn student_dir(&self) -> &Path {
+        self.student.as_deref().unwrap_or(&self.teacher)
+    }
+
+    /// The bitext sources, parsed.
+    pub fn sources(&self) -> Result<Vec<Source>> {
+        self.bitext
+            .sources
+            .iter()
+            .map(|name| {
+                Source::from_name(name).ok_or_else(|| Error::Config {
+                    field: "bitext.sources".into(),
+                    reason: format!(
+                        "unknown source `{name}` (known: flores-dev, ntrex, lafand, menyo, tatoeba)"
+                    ),
+                })
+            })
+            .collect()
+    }
+
+    /// Validates every setting before any work.
+    pub fn check(&self) -> Result<()> {
+        if self.lang.trim().is_empty() {
+            return bad("lang", "must name a language");
+        }
+        self.sources()?;
+        if self.bitext.sources.is_empty() {
+            return bad("bitext.sources", "must name at least one source");
+        }
+        let t = &self.train;
+        if t.epochs == 0 {
+            return bad("train.epochs", "must be >= 1");
+        }
+        let min_batch = if self.method == Method::InfoNce { 2 } else { 1 };
+        if t.batch_size < min_batch {
+            return bad(
+                "train.batch_size",
+                format!("must be >= {min_batch} for {}", self.method.name()),
+            );
+        }
+        if !(t.lr.is_finite() && t.lr > 0.0) {
+            return bad("train.lr", format!("must be finite and > 0, got {}", t.lr));
+        }
+        if !(t.weight_decay.is_finite() && t.weight_decay >= 0.0) {
+            return bad("train.weight_decay", "must be finite and >= 0");
+        }
+        if !(0.0..=1.0).contains(&t.warmup_ratio) {
+            return bad("train.warmup_ratio", "must lie in [0, 1]");
+        }
+        if t.max_len < 4 {
+            return bad("train.max_len", "must be >= 4");
+        }
+        if t.checkpoint_every == 0 {
+            return bad("train.checkpoint_every", "must be >= 1");
+        }
+        if !(t.grad_clip.is_finite() && t.grad_clip >= 0.0) {
+            return bad("train.grad_clip", "must be finite and >= 0 (0 = off)");
+        }
+        let o = &self.optical;
+        if !(o.eps.is_finite() && o.eps > 0.0) {
+            return bad(
+                "optical.eps",
+                format!("must be finite and > 0, got {}", o.eps),
+            );
+        }
+        if !(0.0..=1.0).contains(&o.lambda) {
+            return bad("optical.lambda", "must lie in [0, 1]");
+        }
+        if o.max_iter == 0 {
+            return bad("optical.max_iter", "must be >= 1");
+        }
+        if !(o.tol.is_finite() && o.tol > 0.0) {
+            return bad("optical.tol", "must be finite and > 0");
+        }
+        if let Some(r) = o.reg_m {
+            if !(r.is_finite() && r > 0.0) {
+                return bad(
+                    "optical.reg_m",
+                    "must be finite and > 0 (omit for balanced OT)",
+                );
+            }
+            if o.gradient == GradientMode::Implicit {
+                return bad(
+                    "optical.gradient",
+                    "implicit gradients are implemented for balanced OT only (drop reg_m)",
+                );
+            }
+        }
+        if !(o.sentence_weight.is_finite() && o.sentence_weight >= 0.0) {
+            return bad("optical.sentence_weight", "must be finite and >= 0");
+        }
+        if self.method == Method::Optical
+            && o.cost == CostKind::Cooc
+            && o.loss == OtLoss::Ot
+            && o.loss_cost == LossCost::Plan
+            && o.sentence_weight <= 0.0
+        {
+            return bad(
+                "optical.loss_cost",
+                "<P, C_cooc> does not depend on the student, so it gives no gradient: set \
+                 loss_cost = \"embedding\" (the paper's configuration), loss = \"barycentric\" \
+                 or a sentence_weight > 0",
+            );
+        }
+        if !(self.infonce.temperature.is_finite() && self.infonce.temperature > 0.0) {
+            return bad("infonce.temperature", "must be finite and > 0");
+        }
+        let k = &self.token_kd;
+        if !(k.max_cost.is_finite() && k.max_cost > 0.0) {
+            return bad("token_kd.max_cost", "must be finite and > 0");
+        }
+        if !(k.sentence_weight.is_finite() && k.sentence_weight >= 0.0) {
+            return bad("token_kd.sentence_weight", "must be finite and >= 0");
+        }
+        Ok(())
+    }
+
+    /// Whether the run needs co-occurrence statistics.
+    pub fn uses_cooc(&self) -> bool {
+        match self.method {
+            Method::Optical => self.optical.uses_cooc(),
+            Method::TokenKd => true,
+            Method::SentenceKd | Method::InfoNce => false,
+        }
+    }
+
+    /// SHA-256 (hex) of the canonical JSON of the configuration and the format version: equal
+    /// fingerprints mean the same run.
+    pub fn fingerprint(&self) -> String {
+        let json = serde_json::to_string(self).unwrap_or_default();
+        let mut h = Sha256::new();
+        h.update(FORMAT.as_bytes());
+        h.update([0u8]);
+        h.update(json.as_bytes());
+        hex(&h.finalize())
+    }
+}
+
+/// Lower-case hex of bytes.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_check_and_round_trip() {
+        let cfg = DistilConfig::default();
+        cfg.check().unwrap();
+        let text = toml::to_string(&cfg).unwrap();
+        let back: DistilConfig = toml::from_str(&text).unwrap();
+        assert_eq!(back, cfg);
+        assert_eq!(back.fingerprint(), cfg.fingerprint());
+    }
+
+    #[test]
+    fn method_names() {
+        for (m, name) in [
+            (Method::SentenceKd, "sentence-kd"),
+            (Method::TokenKd, "token-kd"),
+            (Method::InfoNce, "infonce"),
+            (Method::Optical, "optical"),
+        ] {
+            let cfg: DistilConfig = toml::from_str(&format!("method = \"{name}\"")).unwrap();
+            assert_eq!(cfg.method, m);
+            assert_eq!(m.name(), name);
+        }
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_bad_values() {
+        assert!(toml::from_str::<DistilConfig>("[train]\nepoch = 1").is_err());
+        let mut cfg = DistilConfig::default();
+        cfg.optical.cost = CostKind::Cooc;
+        assert!(cfg.check().is_err());
+        cfg.optical.loss_cost = LossCost::Embedding;
+        cfg.check().unwrap();
+        cfg.optical.reg_m = Some(1.0);
+        cfg.optical.gradient = GradientMode::Implicit;
+        assert!(cfg.check().is_err());
+        let mut cfg = DistilConfig::default();
+        cfg.bitext.sources = vec!["nope".into()];
+        assert!(cfg.check().is_err());
+    }
+
+    #[test]
+    fn fingerprint_changes_with_settings() {
+        let a = DistilConfig::default();
+        let mut b = a.clone();
+        b.train.seed = 1;
+        assert_ne!(a.fingerprint(), b.fingerprint());
+    }
+}
