@@ -23,8 +23,25 @@ pub struct CheckpointState {
     /// Optimiser steps done (the data cursor: step `k` trains batch `k % steps_per_epoch` of
     /// epoch `k / steps_per_epoch`).
     pub step: usize,
-    /// Loss of every step so far.
+    /// Loss of every step so far (stored as IEEE-754 bit patterns: JSON decimal floats do
+    /// not always round-trip to the same bits, and a resumed run must report identical losses).
+    #[serde(with = "f64_bits")]
     pub losses: Vec<f64>,
+}
+
+mod f64_bits {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|x| x.to_bits()))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        Ok(Vec::<u64>::deserialize(d)?
+            .into_iter()
+            .map(f64::from_bits)
+            .collect())
+    }
 }
 
 fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
