@@ -377,3 +377,66 @@ impl Trainer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, nn};
+
+    fn store(shape: &[i64]) -> (VarStore, Tensor) {
+        let vs = VarStore::new(Device::Cpu);
+        let w = vs.root().var(
+            "layer.weight",
+            shape,
+            nn::Init::Randn {
+                mean: 0.0,
+                stdev: 1.0,
+            },
+        );
+        (vs, w)
+    }
+
+    fn loss(w: &Tensor, k: usize) -> Tensor {
+        let target = Tensor::randn(w.size(), (Kind::Float, Device::Cpu));
+        (w * (k as f64 + 1.0) - target).square().sum(Kind::Float)
+    }
+
+    #[test]
+    fn resumed_optimiser_takes_exactly_the_same_steps() {
+        let cfg = TrainConfig::default()
+            .lr(0.05)
+            .total_steps(6)
+            .warmup_steps(2);
+        tch::manual_seed(3);
+        let (vs_a, w_a) = store(&[3, 4]);
+        let mut a = Trainer::new(&vs_a, cfg.clone()).unwrap();
+        for k in 0..3 {
+            tch::manual_seed(100 + k as i64);
+            a.backward_step(&loss(&w_a, k)).unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("optimizer.safetensors");
+        a.save_state(&path).unwrap();
+
+        let (vs_b, mut w_b) = store(&[3, 4]);
+        tch::no_grad(|| w_b.copy_(&w_a));
+        let mut b = Trainer::new(&vs_b, cfg.clone()).unwrap();
+        b.load_state(&path).unwrap();
+        assert_eq!(b.step(), 3);
+        for k in 3..6 {
+            tch::manual_seed(100 + k as i64);
+            a.backward_step(&loss(&w_a, k)).unwrap();
+            tch::manual_seed(100 + k as i64);
+            b.backward_step(&loss(&w_b, k)).unwrap();
+        }
+        let diff = (&w_a - &w_b).abs().max().double_value(&[]);
+        assert!(diff < 1e-12, "resumed parameters differ by {diff}");
+
+        let (vs_c, _) = store(&[2, 4]);
+        let mut c = Trainer::new(&vs_c, cfg).unwrap();
+        assert!(matches!(
+            c.load_state(&path),
+            Err(Error::TensorShape { .. })
+        ));
+    }
+}

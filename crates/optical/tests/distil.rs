@@ -340,6 +340,37 @@ fn resuming_with_another_configuration_is_refused() {
 }
 
 #[test]
+fn committed_configs_parse_and_check() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../configs/distil");
+    let mut methods = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let cfg =
+                DistilConfig::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            cfg.check()
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            methods.push(cfg.method);
+        }
+    }
+    for m in [
+        Method::Optical,
+        Method::SentenceKd,
+        Method::TokenKd,
+        Method::InfoNce,
+    ] {
+        assert!(methods.contains(&m), "no config for {}", m.name());
+    }
+    let paper = DistilConfig::load(&dir.join("optical-paper.toml")).unwrap();
+    assert_eq!(paper.optical.cost, CostKind::Cooc);
+    assert_eq!(paper.optical.loss_cost, LossCost::Embedding);
+    assert!(matches!(
+        DistilConfig::load(&dir.join("absent.toml")),
+        Err(optical::Error::Io { .. })
+    ));
+}
+
+#[test]
 fn real_e5_small_distils_hausa() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let model = root.join("models/multilingual-e5-small");

@@ -234,17 +234,18 @@ fn content_ids(encoder: &Encoder, texts: &[&str]) -> Result<Vec<Vec<i64>>> {
     Ok(ids)
 }
 
-fn prepare(
+/// The teacher's cache for the English side, computed (teacher loaded, run, dropped) only when
+/// absent. Done before the student is loaded, so the two models are never in memory together.
+fn teacher_cache(
     cfg: &DistilConfig,
     pairs: &[BitextPair],
-    student: &Encoder,
     out_dir: &Path,
     opts: &RunOptions,
-) -> Result<Prepared> {
+) -> Result<(TeacherCache, bool, f64)> {
     let t0 = Instant::now();
-    let teacher = load_encoder(&cfg.teacher, Role::Query, opts.device)?.max_len(cfg.train.max_len);
     let english: Vec<&str> = pairs.iter().map(|p| p.en.as_str()).collect();
-    let key = TeacherCache::key(&teacher, &cfg.teacher, &english)?;
+    let setting = format!("role=query|max_len={}", cfg.train.max_len);
+    let key = TeacherCache::key(&cfg.teacher, &setting, &english)?;
     let dir = opts.cache_dir.clone().unwrap_or_else(|| {
         out_dir
             .parent()
@@ -252,13 +253,14 @@ fn prepare(
             .join("cache/teacher")
     });
     let (cache, hit) = TeacherCache::load_or_compute(&dir, &key, || {
+        let teacher =
+            load_encoder(&cfg.teacher, Role::Query, opts.device)?.max_len(cfg.train.max_len);
         let pb = bar(english.len(), opts.progress);
         pb.set_prefix("teacher");
         let c = TeacherCache::compute(&teacher, &english, 32, |done| pb.set_position(done as u64));
         pb.finish_and_clear();
         c
     })?;
-    drop(teacher);
     if cache.len() != pairs.len() {
         return Err(Error::Resume {
             path: dir.join(format!("{key}.safetensors")),
@@ -274,6 +276,18 @@ fn prepare(
         "teacher cache {key}: {} ({teacher_s:.1}s)",
         if hit { "read" } else { "computed" }
     );
+    Ok((cache, hit, teacher_s))
+}
+
+/// Co-occurrence costs and IDF weights, when the configuration uses them.
+fn prepare(
+    cfg: &DistilConfig,
+    pairs: &[BitextPair],
+    student: &Encoder,
+    cache: TeacherCache,
+    teacher_s: f64,
+    teacher_cache_hit: bool,
+) -> Result<Prepared> {
     let needs_idf = cfg.method == Method::Optical && cfg.optical.marginals == Marginals::Idf;
     let (mut costs, mut idf) = (None, None);
     if cfg.uses_cooc() || needs_idf {
@@ -302,7 +316,7 @@ fn prepare(
         costs,
         idf,
         teacher_s,
-        teacher_cache_hit: hit,
+        teacher_cache_hit,
     })
 }
 
@@ -406,13 +420,14 @@ fn train(
     }
     let fingerprint = cfg.fingerprint();
     let t = &cfg.train;
+    let (cache, hit, teacher_s) = teacher_cache(cfg, pairs, out_dir, opts)?;
     clir_encoders::seed(t.seed);
     let mut student = load_encoder(cfg.student_dir(), Role::Query, opts.device)?.max_len(t.max_len);
     student.freeze(Freeze {
         embeddings: t.freeze_embeddings,
         layers_below: t.freeze_layers_below,
     })?;
-    let prep = prepare(cfg, pairs, &student, out_dir, opts)?;
+    let prep = prepare(cfg, pairs, &student, cache, teacher_s, hit)?;
 
     let n = pairs.len();
     let steps_per_epoch = n.div_ceil(t.batch_size);

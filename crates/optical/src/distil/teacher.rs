@@ -41,8 +41,10 @@ pub struct TeacherBatch {
 }
 
 impl TeacherCache {
-    /// The cache key of `teacher` (configured as it will encode) on `texts`.
-    pub fn key(teacher: &Encoder, teacher_dir: &Path, texts: &[&str]) -> Result<String> {
+    /// The cache key of the teacher in `teacher_dir` on `texts`, without loading it: its
+    /// `config.json` (which holds the prefixes), the sizes of its weight and tokenizer files,
+    /// `options` (how it is configured, e.g. role and `max_len`) and the texts.
+    pub fn key(teacher_dir: &Path, options: &str, texts: &[&str]) -> Result<String> {
         let mut h = Sha256::new();
         h.update(FORMAT.as_bytes());
         let config = teacher_dir.join("config.json");
@@ -57,8 +59,8 @@ impl TeacherCache {
                 h.update(meta.len().to_le_bytes());
             }
         }
-        let o = teacher.options();
-        h.update(format!("{}|{}|{:?}|{}", o.prefix, o.max_len, o.pooling, o.normalize).as_bytes());
+        h.update((options.len() as u64).to_le_bytes());
+        h.update(options.as_bytes());
         for t in texts {
             h.update((t.len() as u64).to_le_bytes());
             h.update(t.as_bytes());
