@@ -385,8 +385,8 @@ mod tests {
 
     fn store(shape: &[i64]) -> (VarStore, Tensor) {
         let vs = VarStore::new(Device::Cpu);
-        let w = vs.root().var(
-            "layer.weight",
+        let w = vs.root().sub("layer").var(
+            "weight",
             shape,
             nn::Init::Randn {
                 mean: 0.0,
