@@ -2,11 +2,12 @@
 
 use std::fmt::Write as _;
 
+use hashbrown::HashTable;
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::ids::QueryId;
+use crate::ids::{QueryId, hash};
 use crate::measure::Measure;
 use crate::qrels::Qrels;
 use crate::run::Run;
@@ -76,11 +77,6 @@ impl Evaluator {
 
     /// Evaluates `run` against `qrels`.
     pub fn evaluate(&self, qrels: &Qrels, run: &Run) -> Result<Evaluation> {
-        // Run docno -> qrels docno, once per distinct document.
-        let to_qrels: Vec<u32> = (0..run.docs.len() as u32)
-            .into_par_iter()
-            .map(|d| qrels.docs.get(run.docs.name(d)).unwrap_or(u32::MAX))
-            .collect();
         let mut order: Vec<(QueryId, &str)> = qrels.query_ids().collect();
         order.sort_unstable_by(|a, b| a.1.as_bytes().cmp(b.1.as_bytes()));
         let num_qrels_queries = order.len();
@@ -95,7 +91,7 @@ impl Evaluator {
         let rows: Vec<Vec<f64>> = selected
             .par_iter()
             .map_init(QueryScratch::default, |scratch, &(q, r, _)| {
-                scratch.fill(self, qrels, q, run.ranking(r), &to_qrels);
+                scratch.fill(self, qrels, q, run, r);
                 let mut row = Vec::with_capacity(m);
                 row.extend(self.measures.iter().map(|ms| scratch.measure(self, ms)));
                 row
@@ -136,26 +132,33 @@ struct QueryScratch {
     num_nonrel: u64,
     /// Positive labels in the qrels, descending (for ideal DCG).
     ideal: Vec<i32>,
+    /// The query's judgements by docno (indices into them).
+    judged: HashTable<u32>,
 }
 
 impl QueryScratch {
-    fn fill(
-        &mut self,
-        ev: &Evaluator,
-        qrels: &Qrels,
-        q: QueryId,
-        ranking: &[(crate::ids::DocId, f64)],
-        to_qrels: &[u32],
-    ) {
+    fn fill(&mut self, ev: &Evaluator, qrels: &Qrels, q: QueryId, run: &Run, r: QueryId) {
         let judgements = qrels.judgements(q);
+        let judged_name = |&i: &u32| qrels.docs.bytes(judgements[i as usize].0);
+        self.judged.clear();
+        self.judged
+            .reserve(judgements.len(), |i| hash(judged_name(i)));
+        for (i, &(d, _)) in judgements.iter().enumerate() {
+            self.judged
+                .insert_unique(hash(qrels.docs.bytes(d)), i as u32, |i| {
+                    hash(judged_name(i))
+                });
+        }
+        let ranking = run.ranking(r);
         let ranking = &ranking[..ev.max_rank.map_or(ranking.len(), |m| m.min(ranking.len()))];
         self.rels.clear();
         for &(d, _) in ranking {
-            let qd = to_qrels[d.0 as usize];
-            let rel = match judgements.binary_search_by_key(&qd, |&(d, _)| d.0) {
-                Ok(i) if judgements[i].1 < 0 => UNJUDGED,
-                Ok(i) => judgements[i].1,
-                Err(_) => NONPOOL,
+            let name = run.docs.bytes(d);
+            let found = self.judged.find(hash(name), |i| judged_name(i) == name);
+            let rel = match found {
+                Some(&i) if judgements[i as usize].1 < 0 => UNJUDGED,
+                Some(&i) => judgements[i as usize].1,
+                None => NONPOOL,
             };
             if !ev.judged_only || rel >= 0 {
                 self.rels.push(rel);

@@ -10,10 +10,93 @@ use rustc_hash::FxBuildHasher;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct QueryId(pub u32);
 
-/// A document id (docno), interned in the [`Interner`] of its [`crate::Qrels`] or
-/// [`crate::Run`].
+/// One document entry of a [`crate::Qrels`] or [`crate::Run`]: the docno of one (query,
+/// document) pair, named by `doc_name`. Docnos are not interned across queries (a docno judged
+/// or retrieved for two queries has two ids): looking every line up in one table of millions
+/// of docnos was most of the reading time, and evaluation only ever compares docnos within a
+/// query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DocId(pub u32);
+
+/// The docnos of the entries of a qrels or run, back to back in one buffer ([`DocId`] `i` is
+/// name `i`): one allocation for all of them, none per line.
+#[derive(Debug, Clone)]
+pub(crate) struct DocNames {
+    text: String,
+    /// `offsets[i]..offsets[i + 1]` is name `i` in `text`.
+    offsets: Vec<usize>,
+}
+
+impl Default for DocNames {
+    fn default() -> Self {
+        Self {
+            text: String::new(),
+            offsets: vec![0],
+        }
+    }
+}
+
+impl DocNames {
+    /// An empty list with room for `names` names of `bytes` bytes in all.
+    pub(crate) fn with_capacity(names: usize, bytes: usize) -> Self {
+        let mut offsets = Vec::with_capacity(names + 1);
+        offsets.push(0);
+        Self {
+            text: String::with_capacity(bytes),
+            offsets,
+        }
+    }
+
+    /// Appends `name`, returning its id.
+    pub(crate) fn push(&mut self, name: &str) -> DocId {
+        let id = DocId(u32::try_from(self.len()).expect("more than u32::MAX documents"));
+        self.text.push_str(name);
+        self.offsets.push(self.text.len());
+        id
+    }
+
+    /// Appends all names of `other`; returns the id that its first name now has.
+    pub(crate) fn append(&mut self, other: &DocNames) -> u32 {
+        let first = u32::try_from(self.len()).expect("more than u32::MAX documents");
+        let base = self.text.len();
+        self.text.push_str(&other.text);
+        self.offsets
+            .extend(other.offsets[1..].iter().map(|&o| o + base));
+        first
+    }
+
+    /// The name of `d`.
+    ///
+    /// # Panics
+    /// If `d` does not belong to this list.
+    pub(crate) fn get(&self, d: DocId) -> &str {
+        slice(&self.text, &self.offsets, d.0)
+    }
+
+    /// The name of `d` as bytes (no char-boundary checks: for hashing and comparing).
+    ///
+    /// # Panics
+    /// If `d` does not belong to this list.
+    pub(crate) fn bytes(&self, d: DocId) -> &[u8] {
+        let i = d.0 as usize;
+        &self.text.as_bytes()[self.offsets[i]..self.offsets[i + 1]]
+    }
+
+    /// Bytes of all names together.
+    pub(crate) fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Number of names.
+    pub(crate) fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+}
+
+/// The hash of a docno (FxHash: short keys from trusted files).
+pub(crate) fn hash(name: &[u8]) -> u64 {
+    FxBuildHasher.hash_one(name)
+}
 
 /// A string interner: each distinct string gets a dense `u32`, in order of first appearance.
 /// Names live back to back in one buffer and the hash table holds only ids, so interning a

@@ -60,6 +60,7 @@ mod measure;
 mod qrels;
 mod run;
 pub mod stats;
+mod table;
 
 pub use error::{Error, Result, Source};
 pub use eval::{Evaluation, Evaluator};

@@ -2,9 +2,12 @@
 
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use crate::error::{Error, Result, Source};
-use crate::ids::{DocId, Interner, QueryId};
+use crate::ids::{DocId, DocNames, Interner, QueryId};
 use crate::io;
+use crate::table::{LineFormat, Table, ids};
 
 /// Relevance judgements: for each query, the judged documents and their integer labels.
 ///
@@ -13,9 +16,29 @@ use crate::io;
 #[derive(Debug, Clone, Default)]
 pub struct Qrels {
     pub(crate) queries: Interner,
-    pub(crate) docs: Interner,
-    /// Per query, judgements sorted by `DocId`.
+    pub(crate) docs: DocNames,
+    /// Per query, judgements sorted by docno (byte order).
     pub(crate) judgements: Vec<Vec<(DocId, i32)>>,
+}
+
+/// `qid iter docno rel`.
+struct QrelsLine;
+
+impl LineFormat<4> for QrelsLine {
+    type Value = i32;
+    const FIELDS: [&'static str; 4] = ["qid", "iter", "docno", "rel"];
+    const QID: usize = 0;
+    const DOCNO: usize = 2;
+
+    fn value(fields: &[&str; 4], source: &Source, line: u64) -> Result<i32> {
+        let rel = fields[3];
+        rel.parse().map_err(|_| Error::Parse {
+            source_name: source.clone(),
+            line,
+            field: "rel",
+            reason: format!("{rel:?} is not an integer relevance label"),
+        })
+    }
 }
 
 impl Qrels {
@@ -24,7 +47,8 @@ impl Qrels {
         QrelsBuilder::default()
     }
 
-    /// Reads a TREC qrels file (`qid iter docno rel`), plain or gzipped.
+    /// Reads a TREC qrels file (`qid iter docno rel`), plain or gzipped; large files are parsed
+    /// in parallel.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let bytes = io::read_bytes(path)?;
@@ -33,24 +57,10 @@ impl Qrels {
 
     /// Parses qrels text; `source` names it in errors.
     pub fn parse(bytes: &[u8], source: Source) -> Result<Self> {
-        let mut b = QrelsBuilder {
-            source: source.clone(),
-            ..QrelsBuilder::default()
-        };
-        for (line, text) in io::lines(bytes, 1) {
-            let [qid, _iter, docno, rel] = io::split_fields::<4>(text, &source, line)?;
-            let qid = io::text(qid, "qid", &source, line)?;
-            let docno = io::text(docno, "docno", &source, line)?;
-            let rel = io::text(rel, "rel", &source, line)?;
-            let rel: i32 = rel.parse().map_err(|_| Error::Parse {
-                source_name: source.clone(),
-                line,
-                field: "rel",
-                reason: format!("{rel:?} is not an integer relevance label"),
-            })?;
-            b.push_at(qid, docno, rel, line);
+        QrelsBuilder {
+            table: Table::parse::<QrelsLine, 4>(bytes, source)?,
         }
-        b.build()
+        .build_with(|d| io::record_line(bytes, d.0 as usize))
     }
 
     /// Number of judged queries.
@@ -75,44 +85,33 @@ impl Qrels {
 
     /// The name of a document.
     pub fn doc_name(&self, d: DocId) -> &str {
-        self.docs.name(d.0)
+        self.docs.get(d)
     }
 
-    /// The id of document `docno`.
-    pub fn doc(&self, docno: &str) -> Option<DocId> {
-        self.docs.get(docno).map(DocId)
-    }
-
-    /// The judgements of query `q`, sorted by [`DocId`].
+    /// The judgements of query `q`, sorted by docno (byte order).
     pub fn judgements(&self, q: QueryId) -> &[(DocId, i32)] {
         &self.judgements[q.0 as usize]
     }
 
     /// The label of `docno` for `qid`, if judged.
     pub fn label(&self, qid: &str, docno: &str) -> Option<i32> {
-        let q = self.query(qid)?;
-        let d = self.doc(docno)?;
-        let j = self.judgements(q);
-        j.binary_search_by_key(&d, |&(d, _)| d).ok().map(|i| j[i].1)
+        let j = self.judgements(self.query(qid)?);
+        j.binary_search_by(|&(d, _)| self.doc_name(d).cmp(docno))
+            .ok()
+            .map(|i| j[i].1)
     }
 }
 
 /// Collects judgements in memory; [`QrelsBuilder::build`] rejects duplicates.
 #[derive(Debug, Default)]
 pub struct QrelsBuilder {
-    source: Source,
-    queries: Interner,
-    docs: Interner,
-    rows: Vec<Vec<(DocId, i32, u64)>>,
-    pushed: u64,
+    table: Table<i32>,
 }
 
 impl QrelsBuilder {
     /// Adds the judgement `rel` of `docno` for `qid`.
     pub fn push(&mut self, qid: &str, docno: &str, rel: i32) -> &mut Self {
-        self.pushed += 1;
-        let line = self.pushed;
-        self.push_at(qid, docno, rel, line);
+        self.table.push(qid, docno, rel);
         self
     }
 
@@ -122,33 +121,30 @@ impl QrelsBuilder {
         self
     }
 
-    fn push_at(&mut self, qid: &str, docno: &str, rel: i32, line: u64) {
-        let q = self.queries.intern(qid) as usize;
-        let d = DocId(self.docs.intern(docno));
-        if q == self.rows.len() {
-            self.rows.push(Vec::new());
-        }
-        self.rows[q].push((d, rel, line));
+    /// The judgements; an error names the earliest repeated (qid, docno) (its line is the
+    /// number of its push).
+    pub fn build(self) -> Result<Qrels> {
+        self.build_with(|d| u64::from(d.0) + 1)
     }
 
-    /// The judgements; an error names the second occurrence of a duplicate (qid, docno).
-    pub fn build(self) -> Result<Qrels> {
-        let mut judgements = Vec::with_capacity(self.rows.len());
-        for (q, mut rows) in self.rows.into_iter().enumerate() {
-            rows.sort_unstable_by_key(|&(d, _, line)| (d, line));
-            if let Some(w) = rows.windows(2).find(|w| w[0].0 == w[1].0) {
-                return Err(Error::Duplicate {
-                    source_name: self.source,
-                    line: w[1].2,
-                    qid: self.queries.name(q as u32).to_owned(),
-                    docno: self.docs.name(w[1].0.0).to_owned(),
-                });
-            }
-            judgements.push(rows.into_iter().map(|(d, r, _)| (d, r)).collect());
+    /// [`QrelsBuilder::build`] with `line` giving the line of a row in errors.
+    fn build_with(self, line: impl Fn(DocId) -> u64) -> Result<Qrels> {
+        let table = self.table;
+        if let Some((q, d)) = table.first_duplicate() {
+            return Err(table.duplicate_error(q, d, line(d)));
         }
+        let judgements = (table.spans.par_iter())
+            .map(|spans| {
+                let mut j: Vec<(DocId, i32)> = ids(spans)
+                    .map(|d| (d, table.values[d.0 as usize]))
+                    .collect();
+                j.sort_unstable_by(|a, b| table.docs.bytes(a.0).cmp(table.docs.bytes(b.0)));
+                j
+            })
+            .collect();
         Ok(Qrels {
-            queries: self.queries,
-            docs: self.docs,
+            queries: table.queries,
+            docs: table.docs,
             judgements,
         })
     }

@@ -1,14 +1,15 @@
 //! Ranked results (`qid Q0 docno rank score tag`).
 
-use std::cmp::Ordering;
 use std::io::Write;
+use std::ops::Range;
 use std::path::Path;
 
 use rayon::prelude::*;
 
 use crate::error::{Error, Result, Source};
-use crate::ids::{DocId, Interner, QueryId};
+use crate::ids::{DocId, DocNames, Interner, QueryId};
 use crate::io;
+use crate::table::{LineFormat, Table, ids};
 
 /// A retrieval run: for each query, documents in trec_eval order (score descending, then
 /// docno descending in byte order; the rank column of a file is ignored).
@@ -16,45 +17,81 @@ use crate::io;
 pub struct Run {
     pub(crate) tag: String,
     pub(crate) queries: Interner,
-    pub(crate) docs: Interner,
+    pub(crate) docs: DocNames,
     /// Per query, `(doc, score)` in trec_eval order.
     pub(crate) ranked: Vec<Vec<(DocId, f64)>>,
 }
 
-/// One parsed line before interning.
-struct RawLine<'a> {
-    line: u64,
-    qid: &'a str,
-    docno: &'a str,
-    score: f64,
+/// `qid Q0 docno rank score tag`.
+struct RunLine;
+
+impl LineFormat<6> for RunLine {
+    type Value = f64;
+    const FIELDS: [&'static str; 6] = ["qid", "Q0", "docno", "rank", "score", "tag"];
+    const QID: usize = 0;
+    const DOCNO: usize = 2;
+
+    #[inline]
+    fn value(fields: &[&str; 6], source: &Source, line: u64) -> Result<f64> {
+        let text = fields[4];
+        if let Some(score) = parse_decimal(text) {
+            return Ok(score);
+        }
+        match text.parse::<f64>() {
+            Ok(score) if !score.is_nan() => Ok(score),
+            Ok(_) => Err(Error::Parse {
+                source_name: source.clone(),
+                line,
+                field: "score",
+                reason: "NaN score".into(),
+            }),
+            Err(_) => Err(Error::Parse {
+                source_name: source.clone(),
+                line,
+                field: "score",
+                reason: format!("{text:?} is not a number"),
+            }),
+        }
+    }
 }
 
-fn parse_line<'a>(text: &'a [u8], line: u64, source: &Source) -> Result<RawLine<'a>> {
-    let [qid, _q0, docno, _rank, score, tag] = io::split_fields::<6>(text, source, line)?;
-    let qid = io::text(qid, "qid", source, line)?;
-    let docno = io::text(docno, "docno", source, line)?;
-    io::text(tag, "tag", source, line)?;
-    let score_text = io::text(score, "score", source, line)?;
-    let score: f64 = score_text.parse().map_err(|_| Error::Parse {
-        source_name: source.clone(),
-        line,
-        field: "score",
-        reason: format!("{score_text:?} is not a number"),
-    })?;
-    if score.is_nan() {
-        return Err(Error::Parse {
-            source_name: source.clone(),
-            line,
-            field: "score",
-            reason: "NaN score".into(),
-        });
+/// `[-]digits[.digits]` with at most 15 significant digits, the form of nearly every score in
+/// a run file, parsed exactly: the digits as an integer below 2^53 and a power of ten up to
+/// 10^22 are both exact doubles, so their IEEE quotient is the correctly rounded value that
+/// `str::parse` (and C's `strtod`) gives. `None` for anything else.
+#[inline]
+fn parse_decimal(text: &str) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let (negative, digits) = match text.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        rest => (false, rest),
+    };
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
     }
-    Ok(RawLine {
-        line,
-        qid,
-        docno,
-        score,
-    })
+    let mut mantissa = 0u64;
+    let mut point = None;
+    for (i, &b) in digits.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => mantissa = mantissa * 10 + u64::from(b - b'0'),
+            b'.' if point.is_none() => point = Some(i),
+            _ => return None,
+        }
+    }
+    let decimals = match point {
+        // "1." and ".5" are fine for strtod, but leave them to the general parser.
+        Some(p) if p == 0 || p + 1 == digits.len() => return None,
+        Some(p) => digits.len() - p - 1,
+        None => 0,
+    };
+    // At most 16 bytes, so at most 16 digits: < 10^16 < 2^54; require < 2^53.
+    if mantissa >= 1 << 53 {
+        return None;
+    }
+    let value = mantissa as f64 / POW10[decimals];
+    Some(if negative { -value } else { value })
 }
 
 impl Run {
@@ -72,46 +109,17 @@ impl Run {
 
     /// Parses run text; `source` names it in errors.
     pub fn parse(bytes: &[u8], source: Source) -> Result<Self> {
-        let parts = rayon::current_num_threads() * 8;
-        let parsed: Vec<Vec<RawLine<'_>>> = io::chunks(bytes, parts)
-            .into_par_iter()
-            .map(|(first, chunk)| {
-                io::lines(chunk, first)
-                    .map(|(line, text)| parse_line(text, line, &source))
-                    .collect()
+        let table = Table::parse::<RunLine, 6>(bytes, source)?;
+        // The run tag is the last column of the first line (valid: the whole text parsed).
+        let tag = bytes
+            .split(|&b| b == b'\n')
+            .find_map(|l| {
+                l.split(u8::is_ascii_whitespace)
+                    .filter(|f| !f.is_empty())
+                    .nth(5)
             })
-            .collect::<Result<_>>()?;
-        // The run tag is the last column of the first line.
-        let tag = io::lines(bytes, 1).next().and_then(|(_, l)| {
-            l.split(u8::is_ascii_whitespace)
-                .filter(|f| !f.is_empty())
-                .nth(5)
-        });
-        let tag = tag.map(|t| String::from_utf8_lossy(t).into_owned());
-        let mut b = RunBuilder {
-            source,
-            tag,
-            ..RunBuilder::default()
-        };
-        b.docs.reserve(parsed.iter().map(Vec::len).sum());
-        let mut last: Option<(&str, usize)> = None;
-        for raw in parsed.iter().flatten() {
-            let q = match last {
-                Some((name, q)) if name == raw.qid => q,
-                _ => {
-                    let q = b.query_slot(raw.qid);
-                    last = Some((raw.qid, q));
-                    q
-                }
-            };
-            let d = DocId(b.docs.intern(raw.docno));
-            b.rows[q].push(Entry {
-                doc: d,
-                line: raw.line as u32,
-                score: raw.score,
-            });
-        }
-        b.build()
+            .map(|t| String::from_utf8_lossy(t).into_owned());
+        RunBuilder { tag, table }.build_with(|d| io::record_line(bytes, d.0 as usize))
     }
 
     /// The run tag (the last column of the first line of a file).
@@ -136,7 +144,7 @@ impl Run {
 
     /// The name of a document.
     pub fn doc_name(&self, d: DocId) -> &str {
-        self.docs.name(d.0)
+        self.docs.get(d)
     }
 
     /// Query ids in order of first appearance.
@@ -180,22 +188,11 @@ impl Run {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    doc: DocId,
-    line: u32,
-    score: f64,
-}
-
 /// Collects a run in memory; [`RunBuilder::build`] orders each query and rejects duplicates.
 #[derive(Debug, Default)]
 pub struct RunBuilder {
-    source: Source,
     tag: Option<String>,
-    queries: Interner,
-    docs: Interner,
-    rows: Vec<Vec<Entry>>,
-    pushed: u32,
+    table: Table<f64>,
 }
 
 impl RunBuilder {
@@ -205,24 +202,9 @@ impl RunBuilder {
         self
     }
 
-    fn query_slot(&mut self, qid: &str) -> usize {
-        let q = self.queries.intern(qid) as usize;
-        if q == self.rows.len() {
-            self.rows.push(Vec::new());
-        }
-        q
-    }
-
     /// Adds `docno` with `score` to the ranking of `qid`.
     pub fn push(&mut self, qid: &str, docno: &str, score: f64) -> &mut Self {
-        self.pushed += 1;
-        let q = self.query_slot(qid);
-        let doc = DocId(self.docs.intern(docno));
-        self.rows[q].push(Entry {
-            doc,
-            line: self.pushed,
-            score,
-        });
+        self.table.push(qid, docno, score);
         self
     }
 
@@ -232,66 +214,109 @@ impl RunBuilder {
         self
     }
 
-    /// The run; an error names the second occurrence of a duplicate (qid, docno) or a NaN score.
+    /// The run; an error names the earliest NaN score or repeated (qid, docno) (its line is
+    /// the number of its push).
     pub fn build(self) -> Result<Run> {
-        let RunBuilder {
-            source,
-            tag,
-            queries,
-            docs,
-            rows,
-            ..
-        } = self;
-        // Duplicates: stamp each document with the last query that used it.
-        let mut stamp = vec![u32::MAX; docs.len()];
-        for (q, entries) in rows.iter().enumerate() {
-            for e in entries {
-                if e.score.is_nan() {
-                    return Err(Error::Parse {
-                        source_name: source,
-                        line: u64::from(e.line),
-                        field: "score",
-                        reason: "NaN score".into(),
-                    });
-                }
-                // Entries are in input order, so the first hit is the earliest second occurrence.
-                let s = &mut stamp[e.doc.0 as usize];
-                if *s == q as u32 {
-                    return Err(Error::Duplicate {
-                        source_name: source,
-                        line: u64::from(e.line),
-                        qid: queries.name(q as u32).to_owned(),
-                        docno: docs.name(e.doc.0).to_owned(),
-                    });
-                }
-                *s = q as u32;
-            }
+        self.build_with(|d| u64::from(d.0) + 1)
+    }
+
+    /// [`RunBuilder::build`] with `line` giving the line of a row in errors.
+    fn build_with(self, line: impl Fn(DocId) -> u64) -> Result<Run> {
+        let RunBuilder { tag, table } = self;
+        if let Some(d) = table.values.iter().position(|s| s.is_nan()) {
+            return Err(Error::Parse {
+                source_name: table.source,
+                line: line(DocId(d as u32)),
+                field: "score",
+                reason: "NaN score".into(),
+            });
         }
-        let ranked = rows
-            .into_par_iter()
-            .map(|mut entries| {
-                entries.sort_unstable_by(|a, b| trec_order(a.score, b.score, a.doc, b.doc, &docs));
-                entries.into_iter().map(|e| (e.doc, e.score)).collect()
-            })
+        if let Some((q, d)) = table.first_duplicate() {
+            return Err(table.duplicate_error(q, d, line(d)));
+        }
+        let ranked = (table.spans.par_iter())
+            .map(|spans| trec_order(spans, &table.values, &table.docs))
             .collect();
         Ok(Run {
             tag: tag.unwrap_or_default(),
-            queries,
-            docs,
+            queries: table.queries,
+            docs: table.docs,
             ranked,
         })
     }
 }
 
-/// trec_eval's order: score descending, then docno descending (byte order).
-fn trec_order(sa: f64, sb: f64, da: DocId, db: DocId, docs: &Interner) -> Ordering {
-    sb.partial_cmp(&sa)
-        .unwrap_or(Ordering::Equal)
-        .then_with(|| {
-            if da == db {
-                Ordering::Equal
-            } else {
-                docs.name(db.0).cmp(docs.name(da.0))
+/// A key whose unsigned order is the descending order of scores, with -0.0 equal to 0.0 as
+/// in trec_eval's floating-point comparisons (scores are never NaN here).
+fn descending(score: f64) -> u64 {
+    let bits = (score + 0.0).to_bits();
+    let ascending = if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    };
+    !ascending
+}
+
+/// trec_eval's order: score descending, then docno descending (byte order). Sorting integer
+/// keys and then only the runs of tied scores by docno is several times faster than one sort
+/// comparing floats and, on ties, strings.
+fn trec_order(spans: &[Range<u32>], scores: &[f64], docs: &DocNames) -> Vec<(DocId, f64)> {
+    let mut keyed: Vec<(u64, DocId)> = ids(spans)
+        .map(|d| (descending(scores[d.0 as usize]), d))
+        .collect();
+    keyed.sort_unstable_by_key(|&(k, _)| k);
+    let mut start = 0;
+    while start < keyed.len() {
+        let key = keyed[start].0;
+        let end = start + keyed[start..].iter().take_while(|e| e.0 == key).count();
+        if end - start > 1 {
+            keyed[start..end].sort_unstable_by(|a, b| docs.bytes(b.1).cmp(docs.bytes(a.1)));
+        }
+        start = end;
+    }
+    (keyed.into_iter())
+        .map(|(_, d)| (d, scores[d.0 as usize]))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_fast_path_matches_the_standard_parser() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut texts: Vec<String> = ["0", "-0", "-0.000", "1.5", "12", "0.1", "9007199254740993"]
+            .map(String::from)
+            .to_vec();
+        for _ in 0..20_000 {
+            let (a, b) = (rng.random_range(1..9), rng.random_range(1..9));
+            let int: u64 = rng.random_range(0..10u64.pow(a));
+            let frac: u64 = rng.random_range(0..10u64.pow(b));
+            let sign = if rng.random_bool(0.3) { "-" } else { "" };
+            texts.push(format!("{sign}{int}.{frac}"));
+            texts.push(format!("{sign}{int}"));
+        }
+        for t in &texts {
+            let standard: f64 = t.parse().unwrap();
+            if let Some(fast) = parse_decimal(t) {
+                assert_eq!(fast.to_bits(), standard.to_bits(), "{t}");
             }
-        })
+        }
+        for t in [
+            "1e5",
+            ".5",
+            "5.",
+            "1.2.3",
+            "",
+            "-",
+            "inf",
+            "0x10",
+            "12345678901234567",
+        ] {
+            assert_eq!(parse_decimal(t), None, "{t}");
+        }
+    }
 }

@@ -119,3 +119,100 @@ fn gzip_and_writer_round_trip() {
     assert_eq!(back.tag(), "t");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn bad_utf8_names_line_and_field_and_earlier_errors_win() {
+    let e = err_of(Run::parse(
+        b"q1 Q0 d1 1 1.0 t\nq1 Q0 d\xff2 2 0.5 t\n",
+        Source::Memory,
+    ));
+    assert!(
+        matches!(
+            e,
+            Error::Parse {
+                line: 2,
+                field: "docno",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let e = err_of(Run::parse(
+        b"q1 Q0 d1 1 x t\nq1 Q0 d\xff2 2 0.5 t\n",
+        Source::Memory,
+    ));
+    assert!(
+        matches!(
+            e,
+            Error::Parse {
+                line: 1,
+                field: "score",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let e = err_of(Qrels::parse(b"\n\xffq 0 d 1\n", Source::Memory));
+    assert!(
+        matches!(
+            e,
+            Error::Parse {
+                line: 2,
+                field: "qid",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+/// Text large enough to be parsed in several chunks, queries interleaved across them.
+fn big_run(dup_at: Option<usize>) -> (String, Vec<(String, String, f64)>) {
+    let mut text = String::new();
+    let mut rows: Vec<(String, String, f64)> = Vec::new();
+    for i in 0..200_000usize {
+        let q = format!("q{}", (i / 7) % 13);
+        let d = format!("d{}", i.wrapping_mul(2_654_435_761) % 1_000_003);
+        let d = if dup_at == Some(i) {
+            rows[i - 13 * 7].1.clone()
+        } else {
+            d
+        };
+        let s = f64::from((i % 101) as u32) / 4.0;
+        text.push_str(&format!("{q} Q0 {d} 0 {s} t\n"));
+        if i % 1000 == 0 {
+            text.push('\n');
+        }
+        rows.push((q, d, s));
+    }
+    (text, rows)
+}
+
+#[test]
+fn chunked_parse_equals_the_builder() {
+    let (text, rows) = big_run(None);
+    let parsed = Run::parse(text.as_bytes(), Source::Memory).unwrap();
+    let mut b = Run::builder().tag("t");
+    for (q, d, s) in &rows {
+        b.push(q, d, *s);
+    }
+    let built = b.build().unwrap();
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    parsed.write(&mut x).unwrap();
+    built.write(&mut y).unwrap();
+    assert!(x == y);
+    assert_eq!(parsed.num_queries(), 13);
+}
+
+#[test]
+fn duplicates_are_found_across_chunks() {
+    let at = 150_000;
+    let (text, _) = big_run(Some(at));
+    let e = err_of(Run::parse(text.as_bytes(), Source::Memory));
+    // A blank line after records 0, 1000, 2000, ...
+    let line = (at + at.div_ceil(1000)) as u64 + 1;
+    assert!(
+        matches!(e, Error::Duplicate { line: l, .. } if l == line),
+        "{e:?}"
+    );
+}

@@ -1,4 +1,5 @@
-//! Reading and writing TREC files: whole-file reads (plain or gzip), line and field splitting.
+//! Reading TREC files: whole-file reads (plain or gzip), chunking at line boundaries, field
+//! splitting.
 
 use std::io::Read;
 use std::path::Path;
@@ -11,7 +12,7 @@ pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>> {
         path: path.to_path_buf(),
         source,
     };
-    let raw = std::fs::read(path).map_err(io)?;
+    let raw = read_parallel(path).map_err(io)?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::with_capacity(raw.len() * 4);
         flate2::read::MultiGzDecoder::new(&raw[..])
@@ -23,28 +24,62 @@ pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     }
 }
 
-/// Splits `line` on ASCII whitespace into exactly `N` fields.
+/// Reads a file whole; large files in parallel blocks (copying a large file from the page
+/// cache, and faulting in the pages it lands on, is then no longer one thread's work).
+fn read_parallel(path: &Path) -> std::io::Result<Vec<u8>> {
+    #[cfg(unix)]
+    {
+        use rayon::prelude::*;
+        use std::os::unix::fs::FileExt;
+
+        const BLOCK: usize = 8 << 20;
+        let file = std::fs::File::open(path)?;
+        let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
+        if len >= 4 * BLOCK && rayon::current_num_threads() > 1 {
+            let mut out = vec![0u8; len];
+            out.par_chunks_mut(BLOCK)
+                .enumerate()
+                .try_for_each(|(i, block)| file.read_exact_at(block, (i * BLOCK) as u64))?;
+            return Ok(out);
+        }
+    }
+    std::fs::read(path)
+}
+
+/// Splits `line` on ASCII whitespace into exactly `N` fields; `None` for a blank line.
+#[inline]
 pub(crate) fn split_fields<'a, const N: usize>(
-    line: &'a [u8],
+    line: &'a str,
     source: &Source,
     line_no: u64,
-) -> Result<[&'a [u8]; N]> {
-    let mut out: [&[u8]; N] = [&[]; N];
+) -> Result<Option<[&'a str; N]>> {
+    let bytes = line.as_bytes();
+    let mut out: [&str; N] = [""; N];
     let mut n = 0;
-    for field in line
-        .split(u8::is_ascii_whitespace)
-        .filter(|f| !f.is_empty())
-    {
+    let mut i = 0;
+    loop {
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i == bytes.len() {
+            break;
+        }
+        let start = i;
+        while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
         if n == N {
             return Err(columns(source, line_no, N, "more"));
         }
-        out[n] = field;
+        // Both ends sit next to ASCII bytes (or at the ends of `line`): char boundaries.
+        out[n] = &line[start..i];
         n += 1;
     }
-    if n < N {
-        return Err(columns(source, line_no, N, "fewer"));
+    match n {
+        0 => Ok(None),
+        n if n < N => Err(columns(source, line_no, N, "fewer")),
+        _ => Ok(Some(out)),
     }
-    Ok(out)
 }
 
 fn columns(source: &Source, line: u64, n: usize, what: &str) -> Error {
@@ -56,28 +91,43 @@ fn columns(source: &Source, line: u64, n: usize, what: &str) -> Error {
     }
 }
 
-/// A field as UTF-8 text.
-pub(crate) fn text<'a>(
-    field: &'a [u8],
-    name: &'static str,
+/// The longest prefix of `chunk` made of whole lines of valid UTF-8 (all of it when valid),
+/// and, when the rest is not valid UTF-8, the error naming the line and field of the first bad
+/// byte (`fields` names the columns). Callers parse the prefix first, so that the error
+/// reported is the first of the file.
+pub(crate) fn utf8_prefix<'a>(
+    chunk: &'a [u8],
+    first_line: u64,
+    fields: &[&'static str],
     source: &Source,
-    line: u64,
-) -> Result<&'a str> {
-    std::str::from_utf8(field).map_err(|_| Error::Parse {
-        source_name: source.clone(),
-        line,
-        field: name,
-        reason: "not valid UTF-8".into(),
-    })
-}
-
-/// Iterates over `(1-based line number, line)` of `bytes`, skipping blank lines.
-pub(crate) fn lines(bytes: &[u8], first_line: u64) -> impl Iterator<Item = (u64, &[u8])> {
-    bytes
-        .split(|&b| b == b'\n')
-        .enumerate()
-        .map(move |(i, l)| (first_line + i as u64, l))
-        .filter(|(_, l)| l.iter().any(|b| !b.is_ascii_whitespace()))
+) -> (&'a str, Option<Error>) {
+    match std::str::from_utf8(chunk) {
+        Ok(text) => (text, None),
+        Err(e) => {
+            let bad = e.valid_up_to();
+            let line_start = memchr::memrchr(b'\n', &chunk[..bad]).map_or(0, |i| i + 1);
+            let prefix = std::str::from_utf8(&chunk[..line_start])
+                .expect("a prefix of the valid part is valid");
+            let line = first_line + memchr::memchr_iter(b'\n', prefix.as_bytes()).count() as u64;
+            // The number of fields started up to the bad byte, the bad one included.
+            let mut field = 0;
+            let mut in_field = false;
+            for &b in &chunk[line_start..=bad] {
+                let ws = b.is_ascii_whitespace();
+                if !ws && !in_field {
+                    field += 1;
+                }
+                in_field = !ws;
+            }
+            let error = Error::Parse {
+                source_name: source.clone(),
+                line,
+                field: fields.get(field.max(1) - 1).copied().unwrap_or("columns"),
+                reason: "not valid UTF-8".into(),
+            };
+            (prefix, Some(error))
+        }
+    }
 }
 
 /// Splits `bytes` into about `parts` chunks that end at line boundaries; returns each chunk
@@ -101,4 +151,15 @@ pub(crate) fn chunks(bytes: &[u8], parts: usize) -> Vec<(u64, &[u8])> {
         start = end;
     }
     out
+}
+
+/// The 1-based line number of record `index` (0-based) of `bytes`, blank lines not being
+/// records. Only errors need it, so rows do not carry their line numbers.
+pub(crate) fn record_line(bytes: &[u8], index: usize) -> u64 {
+    let nonblank = |l: &&[u8]| l.iter().any(|b| !b.is_ascii_whitespace());
+    let position = (bytes.split(|&b| b == b'\n').enumerate())
+        .filter(|(_, l)| nonblank(l))
+        .nth(index)
+        .map_or(0, |(i, _)| i);
+    position as u64 + 1
 }
