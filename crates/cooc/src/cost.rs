@@ -1,9 +1,11 @@
 //! Cost blocks for optimal transport: `cost[i, j] = 1 − assoc(src_i, tgt_j)` in `[0, 1]`.
 //!
-//! A [`CostTable`] precomputes the scaled cost of every stored pair once (CSR, like the
-//! counts); a block lookup is then one binary search per (distinct source token, distinct
-//! target token) inside a shrinking row range. Pairs never seen together (or pruned, or with
-//! an id the statistics do not know, such as `[CLS]`) cost exactly 1.
+//! A [`CostTable`] precomputes the scaled cost of every stored pair once and keeps the pairs
+//! that cost less than 1 in a direct `(src, tgt) → cost` hash index ([`PairIndex`]: open
+//! addressing, linear probing, one multiplicative hash of the packed `u64` key), so a block
+//! lookup is one probe sequence per cell, independent of how long a source row is. Pairs never
+//! seen together (or pruned, or with an id the statistics do not know, such as `[CLS]`) cost
+//! exactly 1.
 
 use ndarray::{Array2, Array3};
 use rayon::prelude::*;
@@ -15,9 +17,78 @@ use crate::{CoocStats, Error, Measure, Result, SrcTokenId, TgtTokenId};
 #[derive(Debug, Clone)]
 pub struct CostTable {
     measure: Measure,
-    row_ptr: Vec<u64>,
-    cols: Vec<u32>,
-    cost: Vec<f32>,
+    index: PairIndex,
+}
+
+/// Open-addressing hash map from a packed pair `(s << 32) | t` to its cost.
+///
+/// Capacity is a power of two at most half full, so a probe sequence is short; slot key
+/// [`PairIndex::EMPTY`] (`u64::MAX`, the pair of two [`SrcTokenId::UNKNOWN`]-like ids that
+/// never carries a count) marks a free slot. Keys and values sit in one array of 16-byte slots
+/// so a hit costs one cache line.
+#[derive(Debug, Clone)]
+struct PairIndex {
+    slots: Vec<(u64, f32)>,
+    shift: u32,
+    len: usize,
+}
+
+impl PairIndex {
+    const EMPTY: u64 = u64::MAX;
+
+    fn with_len(len: usize) -> Self {
+        let cap = (len.max(1) * 2).next_power_of_two().max(16);
+        Self {
+            slots: vec![(Self::EMPTY, 1.0); cap],
+            shift: 64 - cap.trailing_zeros(),
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn slot(&self, key: u64) -> usize {
+        // Fibonacci hashing: the high bits of key · 2⁶⁴/φ.
+        (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+    }
+
+    /// Inserts or overwrites; at most `len` given to [`PairIndex::with_len`] distinct keys.
+    fn insert(&mut self, key: u64, value: f32) {
+        if key == Self::EMPTY {
+            return; // two unknown ids: never counted, costs 1
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot(key);
+        while self.slots[i].0 != Self::EMPTY && self.slots[i].0 != key {
+            i = (i + 1) & mask;
+        }
+        self.len += usize::from(self.slots[i].0 == Self::EMPTY);
+        self.slots[i] = (key, value);
+    }
+
+    #[inline]
+    fn get(&self, key: u64) -> f32 {
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot(key);
+        loop {
+            let (k, v) = self.slots[i];
+            if k == key {
+                return v;
+            }
+            if k == Self::EMPTY {
+                return 1.0;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
+#[inline]
+fn key(s: SrcTokenId, t: TgtTokenId) -> u64 {
+    (u64::from(s.0) << 32) | u64::from(t.0)
 }
 
 /// A padded batch of cost blocks with masks (`true` = real token).
@@ -98,15 +169,21 @@ impl CostTable {
             let max = raw.iter().copied().fold(0.0f64, f64::max);
             raw.into_iter().map(|r| scale(measure, r, max)).collect()
         };
-        Ok(Self {
-            measure,
-            row_ptr: t.row_ptr.clone(),
-            cols: t.cols.clone(),
-            cost: assoc
-                .into_iter()
-                .map(|a| (1.0 - a).clamp(0.0, 1.0) as f32)
-                .collect(),
-        })
+        let cost: Vec<f32> = assoc
+            .into_iter()
+            .map(|a| (1.0 - a).clamp(0.0, 1.0) as f32)
+            .collect();
+        // Only pairs cheaper than 1 are stored: a miss costs 1 anyway.
+        let kept = cost.iter().filter(|&&c| c < 1.0).count();
+        let mut index = PairIndex::with_len(kept);
+        for (s, t, c) in t
+            .iter()
+            .zip(&cost)
+            .filter_map(|((s, t, _), &c)| (c < 1.0).then_some((s, t, c)))
+        {
+            index.insert(key(s, t), c);
+        }
+        Ok(Self { measure, index })
     }
 
     /// The measure.
@@ -114,40 +191,30 @@ impl CostTable {
         self.measure
     }
 
+    /// Number of pairs held in the index (those costing less than 1).
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether no pair costs less than 1.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Cost of one pair (1 if never seen).
+    #[inline]
     pub fn cost(&self, s: SrcTokenId, t: TgtTokenId) -> f32 {
-        let s = s.0 as usize;
-        if s + 1 >= self.row_ptr.len() {
-            return 1.0;
-        }
-        let (lo, hi) = (self.row_ptr[s] as usize, self.row_ptr[s + 1] as usize);
-        self.cols[lo..hi]
-            .binary_search(&t.0)
-            .map_or(1.0, |k| self.cost[lo + k])
+        self.index.get(key(s, t))
     }
 
     /// Writes the `m × n` block of `src × tgt` row-major into `out` (length ≥ m·n, row stride n).
     fn fill(&self, src: &[SrcTokenId], tgt: &[TgtTokenId], out: &mut [f32], stride: usize) {
-        // Distinct target ids in sorted order, each with the columns holding it.
-        let mut order: Vec<(u32, usize)> = tgt.iter().enumerate().map(|(j, t)| (t.0, j)).collect();
-        order.sort_unstable();
-        for (i, s) in src.iter().enumerate() {
+        for (i, &s) in src.iter().enumerate() {
             let row_out = &mut out[i * stride..i * stride + tgt.len()];
-            let s = s.0 as usize;
-            if s + 1 >= self.row_ptr.len() {
-                row_out.fill(1.0);
-                continue;
-            }
-            let (lo, hi) = (self.row_ptr[s] as usize, self.row_ptr[s + 1] as usize);
-            let (cols, cost) = (&self.cols[lo..hi], &self.cost[lo..hi]);
-            let mut at = 0;
-            for &(t, j) in &order {
-                at += cols[at..].partition_point(|&c| c < t);
-                row_out[j] = if at < cols.len() && cols[at] == t {
-                    cost[at]
-                } else {
-                    1.0
-                };
+            let hi = u64::from(s.0) << 32;
+            // Independent probes: the CPU overlaps their cache misses.
+            for (o, &t) in row_out.iter_mut().zip(tgt) {
+                *o = self.index.get(hi | u64::from(t.0));
             }
         }
     }
@@ -241,4 +308,41 @@ pub fn tgt_ids(ids: &[i64]) -> Vec<TgtTokenId> {
     ids.iter()
         .map(|&i| u32::try_from(i).map_or(TgtTokenId::UNKNOWN, TgtTokenId))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pair_index_matches_a_map() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut reference = std::collections::HashMap::new();
+        for _ in 0..5000 {
+            let k = (next() % 97) << 32 | (next() % 1013);
+            reference.insert(k, (next() % 1000) as f32 / 1000.0);
+        }
+        let mut index = PairIndex::with_len(reference.len());
+        for (&k, &v) in &reference {
+            index.insert(k, v);
+        }
+        index.insert(PairIndex::EMPTY, 0.5);
+        assert_eq!(index.len(), reference.len());
+        for s in 0..100u64 {
+            for t in 0..1100u64 {
+                let k = (s << 32) | t;
+                assert_eq!(
+                    index.get(k).to_bits(),
+                    reference.get(&k).copied().unwrap_or(1.0).to_bits()
+                );
+            }
+        }
+        assert_eq!(index.get(PairIndex::EMPTY).to_bits(), 1.0f32.to_bits());
+    }
 }
