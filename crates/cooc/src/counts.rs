@@ -5,9 +5,13 @@
 //! number of pairs in which the type occurs. With [`Window::Diagonal`] only token pairs at
 //! relative positions `|i/m − j/n| ≤ width` count (still once per pair and type pair).
 //!
-//! Counting is chunked: each chunk's keys `(s << 32) | t` are produced and sorted in parallel
-//! (rayon), run-length encoded, and merged LSM-style into sorted runs, so the cost is
-//! `O(K log K)` for `K` emitted keys and memory is bounded by the distinct pairs plus one chunk.
+//! Counting is chunked. For sentence windows a chunk is counted like a sparse product
+//! `Xᵀ Y` of its binary incidence matrices, row by row (Gustavson): the distinct types of each
+//! pair go into flat arrays (no allocation per pair), an inverted index lists the pairs of
+//! each source type, and each source row is accumulated into a dense per-thread counter over
+//! target ids; rows are split between rayon threads and come out sorted, so the chunk is one
+//! sorted run `(s << 32) | t → count`. Diagonal windows emit and sort the keys of each pair.
+//! Runs are merged LSM-style, so memory is bounded by the distinct pairs plus one chunk.
 
 use rayon::prelude::*;
 
@@ -256,47 +260,158 @@ fn bump(v: &mut Vec<u32>, ids: &[u32]) {
     }
 }
 
-fn sorted_types(ids: &[u32]) -> Vec<u32> {
-    let mut v = ids.to_vec();
-    v.sort_unstable();
-    v.dedup();
-    v
+/// The distinct types of each pair of a chunk, sorted, in flat arrays: pair `p`'s source types
+/// are `src[src_off[p]..src_off[p + 1]]`.
+#[derive(Debug, Default)]
+struct ChunkTypes {
+    src: Vec<u32>,
+    src_off: Vec<usize>,
+    tgt: Vec<u32>,
+    tgt_off: Vec<usize>,
 }
 
-/// Appends the keys of one sentence pair.
-fn emit_keys(src: &[u32], tgt: &[u32], window: Window, out: &mut Vec<u64>) {
-    match window {
-        Window::Sentence => {
-            let s = sorted_types(src);
-            let t = sorted_types(tgt);
-            for &a in &s {
-                let hi = u64::from(a) << 32;
-                out.extend(t.iter().map(|&b| hi | u64::from(b)));
+impl ChunkTypes {
+    fn push_sorted(flat: &mut Vec<u32>, ids: &[u32]) {
+        let start = flat.len();
+        flat.extend_from_slice(ids);
+        let tail = &mut flat[start..];
+        tail.sort_unstable();
+        let mut w = 0;
+        for r in 0..tail.len() {
+            if w == 0 || tail[r] != tail[w - 1] {
+                tail[w] = tail[r];
+                w += 1;
             }
         }
-        Window::Diagonal { width } => {
-            let (m, n) = (src.len() as f32, tgt.len() as f32);
-            let start = out.len();
-            for (i, &a) in src.iter().enumerate() {
-                let x = (i as f32 + 0.5) / m;
-                for (j, &b) in tgt.iter().enumerate() {
-                    if (x - (j as f32 + 0.5) / n).abs() <= width {
-                        out.push((u64::from(a) << 32) | u64::from(b));
-                    }
-                }
-            }
-            let tail = &mut out[start..];
-            tail.sort_unstable();
-            let mut w = 0;
-            for r in 0..tail.len() {
-                if r == 0 || tail[r] != tail[w - 1] {
-                    tail[w] = tail[r];
-                    w += 1;
-                }
-            }
-            out.truncate(start + w);
+        flat.truncate(start + w);
+    }
+
+    fn of<S: AsRef<[u32]>, T: AsRef<[u32]>>(pairs: &[(S, T)]) -> Self {
+        let mut c = Self {
+            src_off: vec![0],
+            tgt_off: vec![0],
+            ..Self::default()
+        };
+        for (s, t) in pairs {
+            Self::push_sorted(&mut c.src, s.as_ref());
+            c.src_off.push(c.src.len());
+            Self::push_sorted(&mut c.tgt, t.as_ref());
+            c.tgt_off.push(c.tgt.len());
+        }
+        c
+    }
+
+    /// Concatenates the parts of consecutive sub-chunks.
+    fn concat(parts: Vec<Self>) -> Self {
+        let mut c = Self {
+            src_off: vec![0],
+            tgt_off: vec![0],
+            ..Self::default()
+        };
+        for p in parts {
+            let (ds, dt) = (c.src.len(), c.tgt.len());
+            c.src.extend_from_slice(&p.src);
+            c.tgt.extend_from_slice(&p.tgt);
+            c.src_off.extend(p.src_off[1..].iter().map(|o| o + ds));
+            c.tgt_off.extend(p.tgt_off[1..].iter().map(|o| o + dt));
+        }
+        c
+    }
+
+    fn tgt_types(&self, p: usize) -> &[u32] {
+        &self.tgt[self.tgt_off[p]..self.tgt_off[p + 1]]
+    }
+}
+
+/// Sentence-window counts of one chunk as one sorted run (see the module docs).
+fn count_sentence_chunk(types: &ChunkTypes) -> Vec<(u64, u32)> {
+    let n_src = types.src.iter().max().map_or(0, |&m| m as usize + 1);
+    let n_tgt = types.tgt.iter().max().map_or(0, |&m| m as usize + 1);
+    // Inverted index: the pairs holding each source type (CSR by source id).
+    let mut post_ptr = vec![0usize; n_src + 1];
+    for &s in &types.src {
+        post_ptr[s as usize + 1] += 1;
+    }
+    for i in 0..n_src {
+        post_ptr[i + 1] += post_ptr[i];
+    }
+    let mut fill = post_ptr.clone();
+    let mut postings = vec![0u32; types.src.len()];
+    for p in 0..types.src_off.len() - 1 {
+        for &s in &types.src[types.src_off[p]..types.src_off[p + 1]] {
+            postings[fill[s as usize]] = p as u32;
+            fill[s as usize] += 1;
         }
     }
+    drop(fill);
+    // Row ranges of roughly equal work (target tokens visited) for the threads.
+    let work: usize = types.src.len().max(1);
+    let n_jobs = rayon::current_num_threads().max(1) * 4;
+    let per = work.div_ceil(n_jobs).max(1);
+    let mut bounds = vec![0usize];
+    for s in 0..n_src {
+        if post_ptr[s + 1] - post_ptr[*bounds.last().unwrap_or(&0)] >= per {
+            bounds.push(s + 1);
+        }
+    }
+    if bounds.last() != Some(&n_src) {
+        bounds.push(n_src);
+    }
+    let runs: Vec<Vec<(u64, u32)>> = bounds
+        .par_windows(2)
+        .map(|w| {
+            let mut acc = vec![0u32; n_tgt];
+            let mut touched: Vec<u32> = Vec::new();
+            let mut out = Vec::new();
+            for s in w[0]..w[1] {
+                for &p in &postings[post_ptr[s]..post_ptr[s + 1]] {
+                    for &t in types.tgt_types(p as usize) {
+                        let a = &mut acc[t as usize];
+                        if *a == 0 {
+                            touched.push(t);
+                        }
+                        *a += 1;
+                    }
+                }
+                touched.sort_unstable();
+                let hi = (s as u64) << 32;
+                for &t in &touched {
+                    out.push((hi | u64::from(t), std::mem::take(&mut acc[t as usize])));
+                }
+                touched.clear();
+            }
+            out
+        })
+        .collect();
+    let mut run = Vec::with_capacity(runs.iter().map(Vec::len).sum());
+    for r in runs {
+        run.extend_from_slice(&r);
+    }
+    run
+}
+
+/// Appends the distinct keys of one sentence pair under a diagonal window of `width`.
+fn emit_diagonal_keys(src: &[u32], tgt: &[u32], width: f32, out: &mut Vec<u64>) {
+    let (m, n) = (src.len() as f32, tgt.len() as f32);
+    let start = out.len();
+    for (i, &a) in src.iter().enumerate() {
+        let x = (i as f32 + 0.5) / m;
+        for (j, &b) in tgt.iter().enumerate() {
+            if (x - (j as f32 + 0.5) / n).abs() <= width {
+                out.push((u64::from(a) << 32) | u64::from(b));
+            }
+        }
+    }
+    let tail = &mut out[start..];
+    tail.sort_unstable();
+    let mut w = 0;
+    for r in 0..tail.len() {
+        if r == 0 || tail[r] != tail[w - 1] {
+            tail[w] = tail[r];
+            w += 1;
+        }
+    }
+    out.truncate(start + w);
 }
 
 fn rle(mut keys: Vec<u64>) -> Vec<(u64, u32)> {
@@ -372,22 +487,25 @@ impl Counter {
         let window = self.window;
         let n_jobs = rayon::current_num_threads().max(1) * 4;
         let per = pairs.len().div_ceil(n_jobs).max(256);
-        let chunk_runs: Vec<Vec<(u64, u32)>> = pairs
-            .par_chunks(per)
-            .map(|sub| {
-                let mut keys = Vec::new();
-                for (s, t) in sub {
-                    emit_keys(s.as_ref(), t.as_ref(), window, &mut keys);
-                }
-                rle(keys)
-            })
-            .collect();
-        for (s, t) in pairs {
-            bump(&mut self.src_marginals, &sorted_types(s.as_ref()));
-            bump(&mut self.tgt_marginals, &sorted_types(t.as_ref()));
-        }
+        let types = ChunkTypes::concat(pairs.par_chunks(per).map(ChunkTypes::of).collect());
+        bump(&mut self.src_marginals, &types.src);
+        bump(&mut self.tgt_marginals, &types.tgt);
         self.n_pairs += pairs.len() as u64;
-        let mut run = merge_all(chunk_runs);
+        let mut run = match window {
+            Window::Sentence => count_sentence_chunk(&types),
+            Window::Diagonal { width } => merge_all(
+                pairs
+                    .par_chunks(per)
+                    .map(|sub| {
+                        let mut keys = Vec::new();
+                        for (s, t) in sub {
+                            emit_diagonal_keys(s.as_ref(), t.as_ref(), width, &mut keys);
+                        }
+                        rle(keys)
+                    })
+                    .collect(),
+            ),
+        };
         // LSM: merge with the last run while it is not much larger.
         while let Some(last) = self.runs.last() {
             if last.len() > 2 * run.len() {

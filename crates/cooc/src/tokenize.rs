@@ -75,41 +75,131 @@ fn is_word_char(c: char) -> bool {
 /// assert_eq!(split_words("Hello, World!", &o), ["hello", ",", "world", "!"]);
 /// ```
 pub fn split_words(text: &str, options: &WordOptions) -> Vec<String> {
+    let mut out = Vec::new();
+    for_each_word(text, options, |w| out.push(w.to_owned()));
+    out
+}
+
+/// Calls `f` on every word token of `text`, in order, without allocating per token (one
+/// lower-cased copy of `text` when `options.lowercase`).
+fn for_each_word(text: &str, options: &WordOptions, mut f: impl FnMut(&str)) {
     let text = if options.lowercase {
-        std::borrow::Cow::Owned(text.to_lowercase())
+        if text.is_ascii() {
+            std::borrow::Cow::Owned(text.to_ascii_lowercase())
+        } else {
+            std::borrow::Cow::Owned(text.to_lowercase())
+        }
     } else {
         std::borrow::Cow::Borrowed(text)
     };
-    let mut out = Vec::new();
     for chunk in text.split_whitespace() {
         if options.punctuation == Punctuation::Keep {
-            out.push(chunk.to_owned());
+            f(chunk);
             continue;
         }
         let mut start = None;
         for (i, c) in chunk.char_indices() {
-            if is_word_char(c) {
+            // ASCII fast path; `is_word_char` agrees with it on ASCII.
+            let word = if c.is_ascii() {
+                c.is_ascii_alphanumeric()
+            } else {
+                is_word_char(c)
+            };
+            if word {
                 start.get_or_insert(i);
             } else {
                 if let Some(s) = start.take() {
-                    out.push(chunk[s..i].to_owned());
+                    f(&chunk[s..i]);
                 }
                 if options.punctuation == Punctuation::Split {
-                    out.push(c.to_string());
+                    f(&chunk[i..i + c.len_utf8()]);
                 }
             }
         }
         if let Some(s) = start {
-            out.push(chunk[s..].to_owned());
+            f(&chunk[s..]);
         }
     }
-    out
 }
+
+/// The words of many texts in one flat buffer: text `k`'s words are
+/// `spans[offsets[k]..offsets[k + 1]]`, each a byte range of `buf`.
+#[derive(Debug, Default)]
+struct FlatWords {
+    buf: String,
+    spans: Vec<(u32, u32)>,
+    offsets: Vec<usize>,
+}
+
+impl FlatWords {
+    fn push(&mut self, text: &str, options: &WordOptions) {
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        let Self { buf, spans, .. } = self;
+        for_each_word(text, options, |w| {
+            let a = buf.len() as u32;
+            buf.push_str(w);
+            spans.push((a, buf.len() as u32));
+        });
+        self.offsets.push(self.spans.len());
+    }
+
+    fn words(&self, k: usize) -> impl Iterator<Item = &str> {
+        self.spans[self.offsets[k]..self.offsets[k + 1]]
+            .iter()
+            .map(|&(a, b)| &self.buf[a as usize..b as usize])
+    }
+}
+
+/// FxHash (the rustc hasher): one multiply per 8 bytes, for interning short words.
+#[derive(Debug, Clone, Copy, Default)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    const K: u64 = 0xf135_7aea_2e62_a9c5;
+
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0 ^ w).wrapping_mul(Self::K);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        // hashbrown takes its 7 tag bits from the top and the bucket from the bottom.
+        self.0.rotate_left(26)
+    }
+}
+
+type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 
 /// String interning: word ↔ dense id.
 #[derive(Debug, Clone, Default)]
 pub struct Interner {
-    map: HashMap<String, u32>,
+    map: HashMap<String, u32, FxBuild>,
     words: Vec<String>,
 }
 
@@ -322,10 +412,13 @@ impl Tokenizer {
     /// Source ids of `text`; unseen words map to [`SrcTokenId::UNKNOWN`].
     pub fn encode_src(&self, text: &str) -> Result<Vec<SrcTokenId>> {
         Ok(match self {
-            Self::Word { options, src, .. } => split_words(text, options)
-                .iter()
-                .map(|w| src.get(w).map_or(SrcTokenId::UNKNOWN, SrcTokenId))
-                .collect(),
+            Self::Word { options, src, .. } => {
+                let mut ids = Vec::new();
+                for_each_word(text, options, |w| {
+                    ids.push(src.get(w).map_or(SrcTokenId::UNKNOWN, SrcTokenId));
+                });
+                ids
+            }
             Self::Subword(t) => t.encode(text)?.into_iter().map(SrcTokenId).collect(),
         })
     }
@@ -333,10 +426,13 @@ impl Tokenizer {
     /// Target ids of `text`; unseen words map to [`TgtTokenId::UNKNOWN`].
     pub fn encode_tgt(&self, text: &str) -> Result<Vec<TgtTokenId>> {
         Ok(match self {
-            Self::Word { options, tgt, .. } => split_words(text, options)
-                .iter()
-                .map(|w| tgt.get(w).map_or(TgtTokenId::UNKNOWN, TgtTokenId))
-                .collect(),
+            Self::Word { options, tgt, .. } => {
+                let mut ids = Vec::new();
+                for_each_word(text, options, |w| {
+                    ids.push(tgt.get(w).map_or(TgtTokenId::UNKNOWN, TgtTokenId));
+                });
+                ids
+            }
             Self::Subword(t) => t.encode(text)?.into_iter().map(TgtTokenId).collect(),
         })
     }
@@ -349,19 +445,33 @@ impl Tokenizer {
         match self {
             Self::Word { options, src, tgt } => {
                 let o = *options;
-                let words: Vec<(Vec<String>, Vec<String>)> = pairs
-                    .par_iter()
-                    .map(|(s, t)| (split_words(s, &o), split_words(t, &o)))
-                    .collect();
-                Ok(words
-                    .into_iter()
-                    .map(|(s, t)| {
-                        (
-                            s.iter().map(|w| src.intern(w)).collect(),
-                            t.iter().map(|w| tgt.intern(w)).collect(),
-                        )
+                // Split in parallel into flat buffers, then intern in order (ids are
+                // first-occurrence order, independent of the thread count).
+                let per = pairs
+                    .len()
+                    .div_ceil(rayon::current_num_threads().max(1) * 4)
+                    .max(64);
+                let parts: Vec<(FlatWords, FlatWords)> = pairs
+                    .par_chunks(per)
+                    .map(|sub| {
+                        let (mut s, mut t) = (FlatWords::default(), FlatWords::default());
+                        for (a, b) in sub {
+                            s.push(a, &o);
+                            t.push(b, &o);
+                        }
+                        (s, t)
                     })
-                    .collect())
+                    .collect();
+                let mut out = Vec::with_capacity(pairs.len());
+                for (s, t) in &parts {
+                    for k in 0..s.offsets.len().saturating_sub(1) {
+                        out.push((
+                            s.words(k).map(|w| src.intern(w)).collect(),
+                            t.words(k).map(|w| tgt.intern(w)).collect(),
+                        ));
+                    }
+                }
+                Ok(out)
             }
             Self::Subword(t) => pairs
                 .par_iter()
