@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::ids::{QueryId, hash};
-use crate::measure::Measure;
+use crate::measure::{Measure, RECALL_LEVELS};
 use crate::qrels::Qrels;
 use crate::run::Run;
 
@@ -243,6 +243,39 @@ impl QueryScratch {
             NdcgCut(k) => self.ndcg(Some(k as usize), f64::from),
             NdcgExp(k) => self.ndcg(k.map(|k| k as usize), |l| 2f64.powi(l) - 1.0),
             IprecAtRecall(p) => self.iprec(level, p),
+            GmBpref => self.bpref(level),
+            RprecMult(p) => self.rprec_mult(level, p),
+            // Default coefficients 1, -1, 0, 0: relevant retrieved count 1, others -1.
+            Utility => self.num_rel_ret as f64 - (num_ret as f64 - self.num_rel_ret as f64),
+            ElevenPtAvg => self.eleven_pt_avg(level),
+            RelativeP(k) => {
+                if self.num_rel == 0 {
+                    0.0
+                } else {
+                    let k = k as usize;
+                    let found = rel_in_top(k) as f64;
+                    found / k.min(self.num_rel as usize) as f64
+                }
+            }
+            SetRelativeP => {
+                if num_ret > 0 && self.num_rel > 0 {
+                    self.num_rel_ret as f64 / num_ret.min(self.num_rel as usize) as f64
+                } else {
+                    0.0
+                }
+            }
+            SetMap => {
+                if num_ret > 0 && self.num_rel > 0 {
+                    let rr = self.num_rel_ret as f64;
+                    rr * rr / (num_ret as f64 * num_rel)
+                } else {
+                    0.0
+                }
+            }
+            NumNonrelJudgedRet => {
+                let unjudged = self.rels.iter().filter(|&&r| r < 0).count();
+                (num_ret - unjudged) as f64 - self.num_rel_ret as f64
+            }
             Judged(k) => {
                 let n = (k as usize).min(num_ret);
                 let judged = self.rels[..n].iter().filter(|&&r| r != NONPOOL).count();
@@ -334,6 +367,65 @@ impl QueryScratch {
         } else {
             inf_ap
         }
+    }
+
+    /// trec_eval 9.0.8's `Rprec_mult`: precision at `(long)(p R + 0.9)` documents; beyond the
+    /// ranking, relevant retrieved over that cutoff; 0 when the cutoff is 0 or lies below the
+    /// last relevant document retrieved.
+    fn rprec_mult(&self, level: i32, p: f64) -> f64 {
+        let num_ret = self.rels.len();
+        let cutoff = (p * self.num_rel as f64 + 0.9) as usize;
+        if cutoff > num_ret {
+            return self.num_rel_ret as f64 / cutoff as f64;
+        }
+        let mut rel_so_far = self.num_rel_ret;
+        for i in (1..=num_ret).rev() {
+            if rel_so_far == 0 {
+                break;
+            }
+            if i == cutoff {
+                return rel_so_far as f64 / i as f64;
+            }
+            if self.rels[i - 1] >= level {
+                rel_so_far -= 1;
+            }
+        }
+        0.0
+    }
+
+    /// trec_eval 9.0.8's `11pt_avg`: interpolated precision at recall 0.0, 0.1, ..., 1.0 (in
+    /// relevant documents `(long)(l R + 0.9)`), averaged; levels never reached count the
+    /// interpolated precision reached so far.
+    fn eleven_pt_avg(&self, level: i32) -> f64 {
+        let num_ret = self.rels.len();
+        let cutoffs = RECALL_LEVELS.map(|l| (l * self.num_rel as f64 + 0.9) as u64);
+        let mut cut = cutoffs.len();
+        while cut > 0 && cutoffs[cut - 1] > self.num_rel_ret {
+            cut -= 1;
+        }
+        let mut int_precis = self.num_rel_ret as f64 / num_ret as f64;
+        let mut sum = 0.0;
+        let mut rel_so_far = self.num_rel_ret;
+        for i in (1..=num_ret).rev() {
+            if rel_so_far == 0 {
+                break;
+            }
+            let precis = rel_so_far as f64 / i as f64;
+            if int_precis < precis {
+                int_precis = precis;
+            }
+            if self.rels[i - 1] >= level {
+                while cut > 0 && rel_so_far == cutoffs[cut - 1] {
+                    sum += int_precis;
+                    cut -= 1;
+                }
+                rel_so_far -= 1;
+            }
+        }
+        for _ in 0..cut {
+            sum += int_precis;
+        }
+        sum / cutoffs.len() as f64
     }
 
     /// Interpolated precision at recall `p` (trec_eval 9's `iprec_at_recall`: the cutoff in
@@ -435,7 +527,7 @@ impl Evaluation {
             Measure::NumQ if self.complete_over.is_some() => n,
             Measure::NumRel if self.complete_num_rel.is_some() => self.complete_num_rel?,
             _ if m.is_count() => v.iter().sum(),
-            Measure::GmMap => {
+            Measure::GmMap | Measure::GmBpref => {
                 let logs: f64 = v.iter().map(|x| x.max(MIN_GEO_MEAN).ln()).sum();
                 ((logs + missing * MIN_GEO_MEAN.ln()) / n).exp()
             }
@@ -461,7 +553,7 @@ impl Evaluation {
             let n = self.measures.len();
             for (q, qid) in self.queries.iter().enumerate() {
                 for (c, m) in self.measures.iter().enumerate() {
-                    if !matches!(m, Measure::GmMap | Measure::NumQ) {
+                    if !matches!(m, Measure::GmMap | Measure::GmBpref | Measure::NumQ) {
                         line(&mut out, m, qid, self.values[q * n + c]);
                     }
                 }

@@ -39,10 +39,9 @@
 //! ranking); `-c` divides means by the number of qrels queries and reports `num_q` and
 //! `num_rel` over all of them.
 //!
-//! Not implemented from `-m all_trec`: `relstring`, `utility`, `11pt_avg`, `binG`, `G`,
-//! `Rndcg`, `ndcg_rel`, `Rprec_mult`, `relative_P`, `set_relative_P`, `set_map`, `gm_bpref`,
-//! `num_nonrel_judged_ret`, `unj`, `rbp`, measure parameters other than cutoffs (such as
-//! `ndcg` gain maps or `set_F.beta`).
+//! Not implemented from `-m all_trec`: `relstring`, `binG`, `G`, `Rndcg`, `ndcg_rel`, and
+//! measure parameters other than cutoffs and levels (such as `ndcg` gain maps, `set_F.beta` or
+//! `utility` coefficients).
 //!
 //! | feature | what it adds |
 //! |---|---|
@@ -65,6 +64,8 @@ mod table;
 pub use error::{Error, Result, Source};
 pub use eval::{Evaluation, Evaluator};
 pub use ids::{DocId, Interner, QueryId};
-pub use measure::{DEFAULT_CUTOFFS, Measure, RECALL_LEVELS, SUCCESS_CUTOFFS, all_trec, official};
+pub use measure::{
+    DEFAULT_CUTOFFS, Measure, RECALL_LEVELS, RPREC_MULTIPLES, SUCCESS_CUTOFFS, all_trec, official,
+};
 pub use qrels::{Qrels, QrelsBuilder};
 pub use run::{Run, RunBuilder};

@@ -8,7 +8,10 @@ use crate::error::{Error, Result};
 pub const DEFAULT_CUTOFFS: [u32; 9] = [5, 10, 15, 20, 30, 100, 200, 500, 1000];
 /// trec_eval's default cutoffs for `success`.
 pub const SUCCESS_CUTOFFS: [u32; 3] = [1, 5, 10];
-/// trec_eval's default recall levels for `iprec_at_recall`.
+/// trec_eval's default multiples of R for `Rprec_mult`.
+pub const RPREC_MULTIPLES: [f64; 10] = [0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0];
+
+/// trec_eval's default recall levels of `iprec_at_recall`.
 pub const RECALL_LEVELS: [f64; 11] = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
 
 /// One evaluation measure with its parameter. Names follow trec_eval 9.0.8 (`P_10`,
@@ -59,6 +62,23 @@ pub enum Measure {
     SetF,
     /// Fraction of the top `k` (or of all, when fewer were retrieved) that is judged.
     Judged(u32),
+    /// Binary preference, aggregated by the geometric mean (floored at 1e-5), aggregate only.
+    GmBpref,
+    /// Precision at `p` times the number of relevant documents (trec_eval's `Rprec_mult`).
+    RprecMult(f64),
+    /// trec_eval's `utility` with its default coefficients: relevant retrieved minus
+    /// non-relevant retrieved.
+    Utility,
+    /// Interpolated precision averaged over the 11 recall levels 0.0, 0.1, ..., 1.0.
+    ElevenPtAvg,
+    /// Relevant documents in the top `k` divided by the most possible, `min(k, R)`.
+    RelativeP(u32),
+    /// Relevant retrieved divided by `min(retrieved, R)`.
+    SetRelativeP,
+    /// Set precision times set recall.
+    SetMap,
+    /// Number of judged non-relevant documents retrieved (summed).
+    NumNonrelJudgedRet,
     /// ir_measures `RR@k`: reciprocal rank of the first relevant document in the top `k`
     /// (`None`: no cutoff).
     Rr(Option<u32>),
@@ -85,16 +105,24 @@ impl Measure {
             P(k) => (10, f64::from(k)),
             Recall(k) => (11, f64::from(k)),
             InfAp => (12, 0.0),
-            Ndcg => (13, 0.0),
-            NdcgCut(k) => (14, f64::from(k)),
-            MapCut(k) => (15, f64::from(k)),
-            Success(k) => (16, f64::from(k)),
-            SetP => (17, 0.0),
-            SetRecall => (18, 0.0),
-            SetF => (19, 0.0),
-            Judged(k) => (20, f64::from(k)),
-            Rr(k) => (21, opt(k)),
-            NdcgExp(k) => (22, opt(k)),
+            GmBpref => (13, 0.0),
+            RprecMult(p) => (14, p),
+            Utility => (15, 0.0),
+            ElevenPtAvg => (16, 0.0),
+            Ndcg => (17, 0.0),
+            NdcgCut(k) => (18, f64::from(k)),
+            MapCut(k) => (19, f64::from(k)),
+            RelativeP(k) => (20, f64::from(k)),
+            Success(k) => (21, f64::from(k)),
+            SetP => (22, 0.0),
+            SetRelativeP => (23, 0.0),
+            SetRecall => (24, 0.0),
+            SetMap => (25, 0.0),
+            SetF => (26, 0.0),
+            NumNonrelJudgedRet => (27, 0.0),
+            Judged(k) => (28, f64::from(k)),
+            Rr(k) => (29, opt(k)),
+            NdcgExp(k) => (30, opt(k)),
         }
     }
 
@@ -102,7 +130,11 @@ impl Measure {
     pub fn is_count(&self) -> bool {
         matches!(
             self,
-            Measure::NumQ | Measure::NumRet | Measure::NumRel | Measure::NumRelRet
+            Measure::NumQ
+                | Measure::NumRet
+                | Measure::NumRel
+                | Measure::NumRelRet
+                | Measure::NumNonrelJudgedRet
         )
     }
 
@@ -142,6 +174,23 @@ impl Measure {
                     .collect(),
             }
         };
+        let levels =
+            |default: &[f64], max: f64, make: fn(f64) -> Measure| -> Result<Vec<Measure>> {
+                match params {
+                    None => Ok(default.iter().map(|&l| make(l)).collect()),
+                    Some(p) => p
+                        .split(',')
+                        .map(|c| {
+                            c.trim()
+                                .parse::<f64>()
+                                .ok()
+                                .filter(|l| (0.0..=max).contains(l))
+                                .map(make)
+                                .ok_or_else(unknown)
+                        })
+                        .collect(),
+                }
+            };
         let simple = |m: Measure| {
             if params.is_none() {
                 Ok(vec![m])
@@ -164,6 +213,17 @@ impl Measure {
             "set_P" => simple(SetP),
             "set_recall" => simple(SetRecall),
             "set_F" => simple(SetF),
+            "gm_bpref" => simple(GmBpref),
+            "utility" => simple(Utility),
+            "11pt_avg" => simple(ElevenPtAvg),
+            "set_relative_P" => simple(SetRelativeP),
+            "set_map" => simple(SetMap),
+            "num_nonrel_judged_ret" => simple(NumNonrelJudgedRet),
+            "relative_P" => Ok(cutoffs(&DEFAULT_CUTOFFS)?
+                .into_iter()
+                .map(RelativeP)
+                .collect()),
+            "Rprec_mult" => levels(&RPREC_MULTIPLES, f64::MAX, RprecMult),
             "P" => Ok(cutoffs(&DEFAULT_CUTOFFS)?.into_iter().map(P).collect()),
             "recall" => Ok(cutoffs(&DEFAULT_CUTOFFS)?.into_iter().map(Recall).collect()),
             "ndcg_cut" => Ok(cutoffs(&DEFAULT_CUTOFFS)?
@@ -176,20 +236,7 @@ impl Measure {
                 .map(Success)
                 .collect()),
             "judged" => Ok(cutoffs(&[10])?.into_iter().map(Judged).collect()),
-            "iprec_at_recall" => match params {
-                None => Ok(RECALL_LEVELS.iter().map(|&l| IprecAtRecall(l)).collect()),
-                Some(p) => p
-                    .split(',')
-                    .map(|c| {
-                        c.trim()
-                            .parse::<f64>()
-                            .ok()
-                            .filter(|l| (0.0..=1.0).contains(l))
-                            .map(IprecAtRecall)
-                            .ok_or_else(unknown)
-                    })
-                    .collect(),
-            },
+            "iprec_at_recall" => levels(&RECALL_LEVELS, 1.0, IprecAtRecall),
             _ => Err(unknown()),
         }
     }
@@ -238,13 +285,28 @@ fn known_family(f: &str) -> bool {
             | "set_P"
             | "set_recall"
             | "set_F"
+            | "gm_bpref"
+            | "Rprec_mult"
+            | "utility"
+            | "11pt_avg"
+            | "relative_P"
+            | "set_relative_P"
+            | "set_map"
+            | "num_nonrel_judged_ret"
     )
 }
 
 fn is_cutoff_family(f: &str) -> bool {
     matches!(
         f,
-        "P" | "recall" | "ndcg_cut" | "map_cut" | "success" | "judged" | "iprec_at_recall"
+        "P" | "recall"
+            | "ndcg_cut"
+            | "map_cut"
+            | "success"
+            | "judged"
+            | "iprec_at_recall"
+            | "relative_P"
+            | "Rprec_mult"
     )
 }
 
@@ -291,6 +353,16 @@ pub fn all_trec() -> Vec<Measure> {
     v.extend(DEFAULT_CUTOFFS.iter().map(|&k| MapCut(k)));
     v.extend(SUCCESS_CUTOFFS.iter().map(|&k| Success(k)));
     v.extend([SetP, SetRecall, SetF]);
+    v.extend([
+        GmBpref,
+        Utility,
+        ElevenPtAvg,
+        SetRelativeP,
+        SetMap,
+        NumNonrelJudgedRet,
+    ]);
+    v.extend(RPREC_MULTIPLES.iter().map(|&p| RprecMult(p)));
+    v.extend(DEFAULT_CUTOFFS.iter().map(|&k| RelativeP(k)));
     normalise(v)
 }
 
@@ -320,6 +392,14 @@ impl fmt::Display for Measure {
             SetRecall => f.write_str("set_recall"),
             SetF => f.write_str("set_F"),
             Judged(k) => write!(f, "judged_{k}"),
+            GmBpref => f.write_str("gm_bpref"),
+            RprecMult(p) => write!(f, "Rprec_mult_{p:3.2}"),
+            Utility => f.write_str("utility"),
+            ElevenPtAvg => f.write_str("11pt_avg"),
+            RelativeP(k) => write!(f, "relative_P_{k}"),
+            SetRelativeP => f.write_str("set_relative_P"),
+            SetMap => f.write_str("set_map"),
+            NumNonrelJudgedRet => f.write_str("num_nonrel_judged_ret"),
             Rr(None) => f.write_str("RR"),
             Rr(Some(k)) => write!(f, "RR@{k}"),
             NdcgExp(None) => f.write_str("nDCG(dcg='exp-log2')"),

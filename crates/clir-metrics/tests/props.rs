@@ -46,14 +46,71 @@ fn evaluate(q: &str, r: &str) -> Option<clir_metrics::Evaluation> {
     Evaluator::new(ms).evaluate(&qrels, &run).ok()
 }
 
+/// Valid run text with `edits` random byte overwrites, insertions and deletions.
+fn mutated_run() -> impl Strategy<Value = Vec<u8>> {
+    let edits = prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 0..12);
+    (run_lines(), edits).prop_map(|(lines, edits)| {
+        let mut bytes = run_text(&lines).into_bytes();
+        for (at, byte, kind) in edits {
+            if bytes.is_empty() {
+                break;
+            }
+            let i = at.index(bytes.len());
+            match kind {
+                0 => bytes[i] = byte,
+                1 => bytes.insert(i, byte),
+                _ => {
+                    bytes.remove(i);
+                }
+            }
+        }
+        bytes
+    })
+}
+
+/// Reader fuzzing (the substitute for cargo-fuzz, which this toolchain set-up lacks): arbitrary
+/// bytes, near-valid token soups and mutated valid files must give a value or an error, never a
+/// panic; whatever parses must survive a write/parse round trip.
+fn parses_or_errs(bytes: &[u8]) {
+    let _ = Qrels::parse(bytes, Source::Memory);
+    if let Ok(run) = Run::parse(bytes, Source::Memory) {
+        let mut text = Vec::new();
+        run.write(&mut text).unwrap();
+        let again = Run::parse(&text, Source::Memory).unwrap();
+        let mut text2 = Vec::new();
+        again.write(&mut text2).unwrap();
+        assert_eq!(text, text2);
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
     fn readers_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
-        let _ = Qrels::parse(&bytes, Source::Memory);
-        let _ = Run::parse(&bytes, Source::Memory);
+        parses_or_errs(&bytes);
     }
+
+    #[test]
+    fn readers_never_panic_on_mutated_files(bytes in mutated_run()) {
+        parses_or_errs(&bytes);
+    }
+
+    #[test]
+    fn loading_never_panics_on_bad_gzip(tail in prop::collection::vec(any::<u8>(), 0..200)) {
+        let dir = std::env::temp_dir().join(format!("clir-metrics-fuzz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.gz");
+        let mut bytes = vec![0x1f, 0x8b];
+        bytes.extend(tail);
+        std::fs::write(&path, &bytes).unwrap();
+        let _ = Qrels::load(&path);
+        let _ = Run::load(&path);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
     fn readers_never_panic_on_near_valid_text(
@@ -63,14 +120,14 @@ proptest! {
         )
     ) {
         let text: String = lines.iter().map(|l| l.join(" ") + "\n").collect();
-        let _ = Qrels::parse(text.as_bytes(), Source::Memory);
-        let _ = Run::parse(text.as_bytes(), Source::Memory);
+        parses_or_errs(text.as_bytes());
     }
 
     #[test]
     fn measures_are_in_unit_interval(q in qrels_lines(), r in run_lines()) {
         if let Some(ev) = evaluate(&qrels_text(&q), &run_text(&r)) {
-            for m in ev.measures().iter().filter(|m| !m.is_count()) {
+            // `utility` counts documents (relevant minus non-relevant retrieved).
+            for m in ev.measures().iter().filter(|m| !m.is_count() && **m != Measure::Utility) {
                 for v in ev.per_query(m).unwrap() {
                     prop_assert!((0.0..=1.0).contains(&v), "{m} = {v}");
                 }
