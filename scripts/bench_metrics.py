@@ -7,7 +7,8 @@ end, in this one run:
   - the release `trec_eval` example (reading, parsing, evaluating, printing);
   - pytrec_eval 0.5.10 (parsing with pytrec_eval.parse_qrel/parse_run, evaluating), 3k only;
   - trec_eval 9.0.8 built from source, if --trec-eval PATH (or $TREC_EVAL) is given,
-and checks that the Rust and C outputs agree line for line. Prints ratios; with
+and checks that the Rust and C outputs agree line for line. Reports medians of several runs
+and ratios of wall and CPU (user + sys) time; with
 --write-results, replaces the clir-metrics section of docs/results.md.
 
   cargo build --release --example trec_eval
@@ -64,13 +65,14 @@ def timed(cmd):
     return time.perf_counter() - t, cpu_children() - c, out
 
 
-def best_of(n, cmd):
+def median_of(n, cmd):
+    """Median wall and CPU seconds over `n` runs (the machine is shared: single runs are noise)."""
     walls, cpus, out = [], [], None
     for _ in range(n):
         w, c, out = timed(cmd)
         walls.append(w)
         cpus.append(c)
-    return min(walls), min(cpus), out
+    return float(np.median(walls)), float(np.median(cpus)), out
 
 
 def pytrec(qrels_path, run_path, measures):
@@ -93,12 +95,14 @@ def main():
         "release", "examples", "trec_eval"))
     ap.add_argument("--trec-eval", default=os.environ.get("TREC_EVAL"))
     ap.add_argument("--data", default="/tmp/clir_metrics_bench")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5, help="runs of each binary (median)")
+    ap.add_argument("--py-repeat", type=int, default=3, help="runs of pytrec_eval (median)")
     ap.add_argument("--write-results", action="store_true")
     ap.add_argument("--label", default="cargo build --release --example trec_eval",
                     help="how the timed binary was built, printed with the figures")
     args = ap.parse_args()
     os.makedirs(args.data, exist_ok=True)
+    load_start = os.getloadavg()[0]
     rows = []
     for n_q, measures, with_py in ((3000, M6, True), (10000, M7, False)):
         qp = os.path.join(args.data, f"{n_q}.qrels")
@@ -106,12 +110,12 @@ def main():
         generate(qp, rp, n_q, 1000, seed=n_q)
         mflags = [x for m in measures for x in ("-m", m)]
         size = os.path.getsize(rp) / 1e6
-        t_rs, cpu_rs, out_rs = best_of(args.repeat, [args.bin, *mflags, qp, rp])
+        t_rs, cpu_rs, out_rs = median_of(args.repeat, [args.bin, *mflags, qp, rp])
         row = {"queries": n_q, "measures": len(measures), "mb": size, "rust": t_rs,
                "rust_cpu": cpu_rs,
                "cmd": f"trec_eval {' '.join(mflags)} QRELS RUN"}
         if args.trec_eval:
-            t_c, cpu_c, out_c = best_of(args.repeat, [args.trec_eval, *mflags, qp, rp])
+            t_c, cpu_c, out_c = median_of(args.repeat, [args.trec_eval, *mflags, qp, rp])
             row["c"] = t_c
             row["c_cpu"] = cpu_c
             same = out_c == out_rs
@@ -119,9 +123,10 @@ def main():
             if not same:
                 print("WARNING: outputs differ\n", out_c, "\n", out_rs, file=sys.stderr)
         if with_py:
-            t_py, cpu_py, res = pytrec(qp, rp, measures)
-            row["py"] = t_py
-            row["py_cpu"] = cpu_py
+            runs = [pytrec(qp, rp, measures) for _ in range(args.py_repeat)]
+            res = runs[-1][2]
+            row["py"] = float(np.median([r[0] for r in runs]))
+            row["py_cpu"] = float(np.median([r[1] for r in runs]))
             m = np.mean([v["map"] for v in res.values()])
             ours = float(re.search(r"^map\s+\tall\t(\S+)", out_rs, re.M).group(1))
             row["py_agrees"] = abs(m - ours) < 1e-4
@@ -130,18 +135,21 @@ def main():
     cpu = platform.processor() or platform.machine()
     load = os.getloadavg()[0]
     lines = [f"Synthetic runs (1,000 docs per query, ~100 graded judgements per query), "
-             f"{os.cpu_count()}-CPU machine ({cpu}), load average {load:.1f} when the bench "
-             f"ended (other jobs were running: wall times are inflated, CPU = user + sys "
-             f"seconds is the fairer figure); best of {args.repeat} for the binaries, 1 run for "
-             f"pytrec_eval; end to end (read, parse, evaluate, print). Binary: `{args.label}`.",
+             f"{os.cpu_count()}-CPU machine ({cpu}) shared with other jobs, load average "
+             f"{load_start:.1f} when the bench started and {load:.1f} when it ended (wall times "
+             f"are inflated and noisy; CPU = user + sys seconds is the steadier figure); medians "
+             f"of {args.repeat} runs for the binaries and of {args.py_repeat} for pytrec_eval; "
+             f"end to end (read, parse, evaluate, print). Binary: `{args.label}`.",
              "",
-             "| queries | measures | run size | clir-metrics wall / CPU | trec_eval 9.0.8 (C) wall / CPU | pytrec_eval 0.5.10 wall / CPU | CPU ratio vs C | CPU ratio vs pytrec_eval |",
+             "| queries | measures | run size | clir-metrics wall / CPU | trec_eval 9.0.8 (C) wall / CPU | pytrec_eval 0.5.10 wall / CPU | vs C: wall / CPU | vs pytrec_eval: wall / CPU |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         c = f"{r['c']:.2f} / {r['c_cpu']:.2f} s" if "c" in r else "–"
         py = f"{r['py']:.2f} / {r['py_cpu']:.2f} s" if "py" in r else "–"
-        vc = f"{r['c_cpu'] / r['rust_cpu']:.2f}×" if "c" in r else "–"
-        vp = f"{r['py_cpu'] / r['rust_cpu']:.2f}×" if "py" in r else "–"
+        vc = (f"{r['c'] / r['rust']:.2f}× / {r['c_cpu'] / r['rust_cpu']:.2f}×"
+              if "c" in r else "–")
+        vp = (f"{r['py'] / r['rust']:.2f}× / {r['py_cpu'] / r['rust_cpu']:.2f}×"
+              if "py" in r else "–")
         lines.append(f"| {r['queries']:,} | {r['measures']} | {r['mb']:.0f} MB | "
                      f"{r['rust']:.2f} / {r['rust_cpu']:.2f} s | {c} | {py} | {vc} | {vp} |")
     agree = all(r.get("c_agrees", True) for r in rows)
