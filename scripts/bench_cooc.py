@@ -21,12 +21,18 @@ words, source deletions and target insertions with probability 0.08 each, adjace
 probability 0.3), aligned by `cooc align` (several measures and methods) and by eflomal (PyPI
 `eflomal`, default model 3: forward, reverse and their intersection); AER against the gold links.
 
-Usage: .venv/bin/python scripts/bench_cooc.py [N]   (builds the example in release mode first)
+Repeats (`--repeat R`, default 3) alternate Rust and Python on the same files; the script prints
+every run, the medians, the ratio of the medians (wall and CPU = user + sys), and the load
+average before and after, since a shared machine inflates wall times.
+
+Usage: .venv/bin/python scripts/bench_cooc.py [N] [--repeat R]   (builds the example first)
        .venv/bin/python scripts/bench_cooc.py aer
 """
 import gzip
 import os
 import random
+import resource
+import statistics
 import re
 import subprocess
 import sys
@@ -39,6 +45,7 @@ import scipy.sparse as sp
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.environ.get("DATA", os.path.join(ROOT, "..", "shared", "data"))
 N = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 1_000_000
+REPEAT = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 3
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 TOKEN = re.compile(
     r"(?:[^\W_]|[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f])+|\S"
@@ -103,13 +110,20 @@ def incidence(path):
 
 
 def python_pipeline(src, tgt):
+    c0 = time.process_time()
     t0 = time.perf_counter()
     x, y = incidence(src), incidence(tgt)
     t1 = time.perf_counter()
     c = (x.T.tocsr() @ y).tocsr()
     src_m, tgt_m = np.asarray(x.sum(axis=0)).ravel(), np.asarray(y.sum(axis=0)).ravel()
     t2 = time.perf_counter()
-    return t2 - t0, t2 - t1, c.nnz, int(c.sum()), len(src_m), len(tgt_m)
+    cpu = time.process_time() - c0
+    return t2 - t0, t2 - t1, cpu, c.nnz, int(c.sum()), len(src_m), len(tgt_m)
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def synthetic_alignment_corpus(out_dir, n_pairs=20_000, vocab=2_000, seed=1):
@@ -215,20 +229,34 @@ def main():
     subprocess.run(["cargo", "build", "--release", "-p", "cooc", "--example", "cooc"], cwd=ROOT, check=True)
     exe = os.path.join(TARGET, "release", "examples", "cooc")
     stats = os.path.join(out_dir, "stats.cooc")
-    t0 = time.perf_counter()
-    run = subprocess.run(
-        [exe, "count", "--src", src, "--tgt", tgt, "--out", stats, "--quiet"],
-        check=True, capture_output=True, text=True,
-    )
-    rust = time.perf_counter() - t0
-    print("rust:", run.stderr.strip())
-    py, py_product, nnz, total, vs, vt = python_pipeline(src, tgt)
-    print(f"python: {py:.2f} s end to end (incidence product + marginals {py_product:.2f} s); "
-          f"nnz {nnz}, sum of counts {total}, {vs} source and {vt} target types")
-    print(f"cores: {os.cpu_count()}")
-    print(f"rust {rust:.2f} s = {N / rust * 60:,.0f} pairs/min; python {py:.2f} s = "
-          f"{N / py * 60:,.0f} pairs/min; speed-up {py / rust:.1f}x end to end, "
-          f"{py_product / rust:.1f}x vs the scipy product step alone")
+    load0 = os.getloadavg()
+    rust, rust_cpu, py, py_cpu, py_prod = [], [], [], [], []
+    for r in range(REPEAT):
+        c0 = children_cpu()
+        t0 = time.perf_counter()
+        run = subprocess.run(
+            [exe, "count", "--src", src, "--tgt", tgt, "--out", stats, "--quiet"],
+            check=True, capture_output=True, text=True,
+        )
+        rust.append(time.perf_counter() - t0)
+        rust_cpu.append(children_cpu() - c0)
+        print(f"run {r + 1} rust: {rust[-1]:.2f} s wall, {rust_cpu[-1]:.2f} s CPU; {run.stderr.strip()}")
+        wall, prod, cpu, nnz, total, vs, vt = python_pipeline(src, tgt)
+        py.append(wall)
+        py_cpu.append(cpu)
+        py_prod.append(prod)
+        print(f"run {r + 1} python: {wall:.2f} s wall, {cpu:.2f} s CPU (incidence product + "
+              f"marginals {prod:.2f} s); nnz {nnz}, sum of counts {total}, {vs} source and "
+              f"{vt} target types", flush=True)
+    load1 = os.getloadavg()
+    med = statistics.median
+    rw, rc, pw, pc, pp = med(rust), med(rust_cpu), med(py), med(py_cpu), med(py_prod)
+    print(f"cores: {os.cpu_count()}; load average (1/5/15 min) before {load0[0]:.1f}/{load0[1]:.1f}/"
+          f"{load0[2]:.1f}, after {load1[0]:.1f}/{load1[1]:.1f}/{load1[2]:.1f}; {REPEAT} runs each")
+    print(f"median rust {rw:.2f} s wall ({rc:.2f} s CPU) = {N / rw * 60:,.0f} pairs/min; "
+          f"median python {pw:.2f} s wall ({pc:.2f} s CPU) = {N / pw * 60:,.0f} pairs/min")
+    print(f"speed-up (python / rust, medians): {pw / rw:.1f}x wall, {pc / rc:.1f}x CPU end to end; "
+          f"{pp / rw:.1f}x vs the scipy product step alone (wall)")
 
 
 if __name__ == "__main__":
