@@ -122,33 +122,54 @@ fn for_each_word(text: &str, options: &WordOptions, mut f: impl FnMut(&str)) {
     }
 }
 
-/// The words of many texts in one flat buffer: text `k`'s words are
-/// `spans[offsets[k]..offsets[k + 1]]`, each a byte range of `buf`.
+/// The words of many texts as ids of a local vocabulary: text `k`'s words are
+/// `ids[offsets[k]..offsets[k + 1]]`, local id `i` is `words[i]`, and local ids are numbered in
+/// order of first occurrence, so interning `words` in order into a global [`Interner`] gives
+/// the same global ids as interning every token in order.
 #[derive(Debug, Default)]
-struct FlatWords {
-    buf: String,
-    spans: Vec<(u32, u32)>,
+struct LocalWords {
+    map: HashMap<String, u32, FxBuild>,
+    words: Vec<String>,
+    ids: Vec<u32>,
     offsets: Vec<usize>,
 }
 
-impl FlatWords {
+impl LocalWords {
     fn push(&mut self, text: &str, options: &WordOptions) {
         if self.offsets.is_empty() {
             self.offsets.push(0);
         }
-        let Self { buf, spans, .. } = self;
+        let Self {
+            map, words, ids, ..
+        } = self;
         for_each_word(text, options, |w| {
-            let a = buf.len() as u32;
-            buf.push_str(w);
-            spans.push((a, buf.len() as u32));
+            let id = match map.get(w) {
+                Some(&id) => id,
+                None => {
+                    let id = words.len() as u32;
+                    map.insert(w.to_owned(), id);
+                    words.push(w.to_owned());
+                    id
+                }
+            };
+            ids.push(id);
         });
-        self.offsets.push(self.spans.len());
+        self.offsets.push(self.ids.len());
     }
 
-    fn words(&self, k: usize) -> impl Iterator<Item = &str> {
-        self.spans[self.offsets[k]..self.offsets[k + 1]]
-            .iter()
-            .map(|&(a, b)| &self.buf[a as usize..b as usize])
+    fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// The texts' ids in `global` (adding new words), in order.
+    fn intern_into(&self, global: &mut Interner) -> impl Iterator<Item = Vec<u32>> + '_ {
+        let remap: Vec<u32> = self.words.iter().map(|w| global.intern(w)).collect();
+        (0..self.len()).map(move |k| {
+            self.ids[self.offsets[k]..self.offsets[k + 1]]
+                .iter()
+                .map(|&l| remap[l as usize])
+                .collect()
+        })
     }
 }
 
@@ -445,16 +466,17 @@ impl Tokenizer {
         match self {
             Self::Word { options, src, tgt } => {
                 let o = *options;
-                // Split in parallel into flat buffers, then intern in order (ids are
-                // first-occurrence order, independent of the thread count).
+                // Split and intern locally in parallel, then intern each part's distinct
+                // words in order (ids are global first-occurrence order, independent of the
+                // thread count).
                 let per = pairs
                     .len()
                     .div_ceil(rayon::current_num_threads().max(1) * 4)
                     .max(64);
-                let parts: Vec<(FlatWords, FlatWords)> = pairs
+                let parts: Vec<(LocalWords, LocalWords)> = pairs
                     .par_chunks(per)
                     .map(|sub| {
-                        let (mut s, mut t) = (FlatWords::default(), FlatWords::default());
+                        let (mut s, mut t) = (LocalWords::default(), LocalWords::default());
                         for (a, b) in sub {
                             s.push(a, &o);
                             t.push(b, &o);
@@ -464,12 +486,7 @@ impl Tokenizer {
                     .collect();
                 let mut out = Vec::with_capacity(pairs.len());
                 for (s, t) in &parts {
-                    for k in 0..s.offsets.len().saturating_sub(1) {
-                        out.push((
-                            s.words(k).map(|w| src.intern(w)).collect(),
-                            t.words(k).map(|w| tgt.intern(w)).collect(),
-                        ));
-                    }
+                    out.extend(s.intern_into(src).zip(t.intern_into(tgt)));
                 }
                 Ok(out)
             }

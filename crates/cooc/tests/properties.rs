@@ -1,5 +1,5 @@
-//! Property tests: counting is symmetric under swapping sides and invariant under pair order
-//! and duplicated types within a sentence; costs stay in [0, 1].
+//! Property tests: counting equals a naive per-pair count, is symmetric under swapping sides
+//! and invariant under pair order and duplicated types within a sentence.
 
 use cooc::{CoocTable, CountOptions, SrcTokenId, TgtTokenId};
 use proptest::prelude::*;
@@ -34,6 +34,25 @@ fn opts(chunk: usize) -> CountOptions {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn equals_naive_count(c in corpus(), chunk in 1usize..20) {
+        let a = CoocTable::from_pairs(&c, &opts(chunk)).unwrap();
+        let mut naive = std::collections::BTreeMap::new();
+        for (s, t) in &c {
+            let s: std::collections::BTreeSet<u32> = s.iter().copied().collect();
+            let t: std::collections::BTreeSet<u32> = t.iter().copied().collect();
+            for &x in &s {
+                for &y in &t {
+                    *naive.entry((x, y)).or_insert(0u32) += 1;
+                }
+            }
+        }
+        let got: Vec<((u32, u32), u32)> = a.iter().map(|(s, t, n)| ((s.0, t.0), n)).collect();
+        let want: Vec<((u32, u32), u32)> = naive.into_iter().collect();
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(a.n_pairs(), c.len() as u64);
+    }
 
     #[test]
     fn symmetric_under_swapping_sides(c in corpus(), chunk in 1usize..20) {
