@@ -248,6 +248,17 @@ impl QueryScratch {
             // Default coefficients 1, -1, 0, 0: relevant retrieved count 1, others -1.
             Utility => self.num_rel_ret as f64 - (num_ret as f64 - self.num_rel_ret as f64),
             ElevenPtAvg => self.eleven_pt_avg(level),
+            BinG => {
+                let mut found = 0usize;
+                let mut sum = 0.0;
+                for (i, &r) in self.rels.iter().enumerate() {
+                    if r >= level {
+                        found += 1;
+                        sum += 1.0 / ((3 + i - found) as f64).log2();
+                    }
+                }
+                if found > 0 { sum / num_rel } else { 0.0 }
+            }
             RelativeP(k) => {
                 if self.num_rel == 0 {
                     0.0

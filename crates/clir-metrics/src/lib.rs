@@ -39,7 +39,7 @@
 //! ranking); `-c` divides means by the number of qrels queries and reports `num_q` and
 //! `num_rel` over all of them.
 //!
-//! Not implemented from `-m all_trec`: `relstring`, `binG`, `G`, `Rndcg`, `ndcg_rel`, and
+//! Not implemented from `-m all_trec`: `relstring`, `G`, `Rndcg`, `ndcg_rel`, and
 //! measure parameters other than cutoffs and levels (such as `ndcg` gain maps, `set_F.beta` or
 //! `utility` coefficients).
 //!

@@ -71,6 +71,9 @@ pub enum Measure {
     Utility,
     /// Interpolated precision averaged over the 11 recall levels 0.0, 0.1, ..., 1.0.
     ElevenPtAvg,
+    /// trec_eval's experimental binary G: each relevant document retrieved scores
+    /// `1 / log2(2 + non-relevant documents above it)`, summed and divided by R.
+    BinG,
     /// Relevant documents in the top `k` divided by the most possible, `min(k, R)`.
     RelativeP(u32),
     /// Relevant retrieved divided by `min(retrieved, R)`.
@@ -109,20 +112,21 @@ impl Measure {
             RprecMult(p) => (14, p),
             Utility => (15, 0.0),
             ElevenPtAvg => (16, 0.0),
-            Ndcg => (17, 0.0),
-            NdcgCut(k) => (18, f64::from(k)),
-            MapCut(k) => (19, f64::from(k)),
-            RelativeP(k) => (20, f64::from(k)),
-            Success(k) => (21, f64::from(k)),
-            SetP => (22, 0.0),
-            SetRelativeP => (23, 0.0),
-            SetRecall => (24, 0.0),
-            SetMap => (25, 0.0),
-            SetF => (26, 0.0),
-            NumNonrelJudgedRet => (27, 0.0),
-            Judged(k) => (28, f64::from(k)),
-            Rr(k) => (29, opt(k)),
-            NdcgExp(k) => (30, opt(k)),
+            BinG => (17, 0.0),
+            Ndcg => (18, 0.0),
+            NdcgCut(k) => (19, f64::from(k)),
+            MapCut(k) => (20, f64::from(k)),
+            RelativeP(k) => (21, f64::from(k)),
+            Success(k) => (22, f64::from(k)),
+            SetP => (23, 0.0),
+            SetRelativeP => (24, 0.0),
+            SetRecall => (25, 0.0),
+            SetMap => (26, 0.0),
+            SetF => (27, 0.0),
+            NumNonrelJudgedRet => (28, 0.0),
+            Judged(k) => (29, f64::from(k)),
+            Rr(k) => (30, opt(k)),
+            NdcgExp(k) => (31, opt(k)),
         }
     }
 
@@ -216,6 +220,7 @@ impl Measure {
             "gm_bpref" => simple(GmBpref),
             "utility" => simple(Utility),
             "11pt_avg" => simple(ElevenPtAvg),
+            "binG" => simple(BinG),
             "set_relative_P" => simple(SetRelativeP),
             "set_map" => simple(SetMap),
             "num_nonrel_judged_ret" => simple(NumNonrelJudgedRet),
@@ -289,6 +294,7 @@ fn known_family(f: &str) -> bool {
             | "Rprec_mult"
             | "utility"
             | "11pt_avg"
+            | "binG"
             | "relative_P"
             | "set_relative_P"
             | "set_map"
@@ -357,6 +363,7 @@ pub fn all_trec() -> Vec<Measure> {
         GmBpref,
         Utility,
         ElevenPtAvg,
+        BinG,
         SetRelativeP,
         SetMap,
         NumNonrelJudgedRet,
@@ -396,6 +403,7 @@ impl fmt::Display for Measure {
             RprecMult(p) => write!(f, "Rprec_mult_{p:3.2}"),
             Utility => f.write_str("utility"),
             ElevenPtAvg => f.write_str("11pt_avg"),
+            BinG => f.write_str("binG"),
             RelativeP(k) => write!(f, "relative_P_{k}"),
             SetRelativeP => f.write_str("set_relative_P"),
             SetMap => f.write_str("set_map"),
