@@ -21,7 +21,7 @@ OUT = os.path.join(os.path.dirname(__file__), "..", "crates", "clir-metrics", "t
 MEASURES = {"num_q", "num_ret", "num_rel", "num_rel_ret", "map", "gm_map", "Rprec", "bpref",
             "recip_rank", "iprec_at_recall", "P", "recall", "infAP", "ndcg", "ndcg_cut",
             "map_cut", "success", "set_P", "set_recall", "set_F", "gm_bpref", "Rprec_mult",
-            "utility", "11pt_avg", "binG", "relative_P", "set_relative_P", "set_map",
+            "utility", "11pt_avg", "binG", "G", "ndcg_rel", "Rndcg", "relative_P", "set_relative_P", "set_map",
             "num_nonrel_judged_ret"}
 
 

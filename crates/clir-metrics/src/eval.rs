@@ -248,6 +248,9 @@ impl QueryScratch {
             // Default coefficients 1, -1, 0, 0: relevant retrieved count 1, others -1.
             Utility => self.num_rel_ret as f64 - (num_ret as f64 - self.num_rel_ret as f64),
             ElevenPtAvg => self.eleven_pt_avg(level),
+            G => self.g(),
+            NdcgRel => self.ndcg_rel(),
+            Rndcg => self.rndcg(),
             BinG => {
                 let mut found = 0usize;
                 let mut sum = 0.0;
@@ -378,6 +381,121 @@ impl QueryScratch {
         } else {
             inf_ap
         }
+    }
+
+    /// trec_eval's default gain of a retrieved document: its label, 0 for unjudged and negative
+    /// (gains are integers, so comparing them exactly is sound).
+    fn gain(&self, i: usize) -> f64 {
+        f64::from(self.rels[i].max(0))
+    }
+
+    /// The gain of the document at rank `i + 1` of the ideal ranking (0 past the relevant ones).
+    fn ideal_gain(&self, i: usize) -> f64 {
+        self.ideal.get(i).map_or(0.0, |&l| f64::from(l))
+    }
+
+    /// trec_eval 9.0.8's `G` with default gains (`m_G.c`).
+    fn g(&self) -> f64 {
+        let (mut sum_results, mut sum_cost, mut results_g) = (0.0, 0.0, 0.0);
+        for i in 0..self.rels.len() {
+            let gain = self.gain(i);
+            sum_results += gain;
+            // The ideal gain, or the minimum cost 1 once it falls below.
+            sum_cost += self.ideal_gain(i).max(1.0);
+            if gain > 0.0 {
+                results_g += gain / (2.0 + sum_cost - sum_results).log2();
+            }
+        }
+        let sum_ideal = self.ideal.iter().fold(0.0, |acc, &l| acc + f64::from(l));
+        if sum_ideal > 0.0 {
+            results_g / sum_ideal
+        } else {
+            0.0
+        }
+    }
+
+    /// trec_eval 9.0.8's `ndcg_rel` with default gains (`m_ndcg_rel.c`): nDCG at each relevant
+    /// document retrieved, and the final nDCG for each one not retrieved, averaged.
+    fn ndcg_rel(&self) -> f64 {
+        let num_ret = self.rels.len();
+        let (mut results_dcg, mut ideal_dcg, mut sum) = (0.0, 0.0, 0.0);
+        let mut num_rel_ret = 0usize;
+        for i in 0..num_ret {
+            let gain = self.gain(i);
+            if gain > 0.0 {
+                results_dcg += gain / ((i + 2) as f64).log2();
+            }
+            let ideal = self.ideal_gain(i);
+            if ideal > 0.0 {
+                ideal_dcg += ideal / ((i + 2) as f64).log2();
+            }
+            if gain > 0.0 {
+                sum += results_dcg / ideal_dcg;
+                num_rel_ret += 1;
+            }
+        }
+        for i in num_ret..self.ideal.len() {
+            ideal_dcg += self.ideal_gain(i) / ((i + 2) as f64).log2();
+        }
+        let num_rel = self.ideal.len();
+        sum += (num_rel - num_rel_ret) as f64 * results_dcg / ideal_dcg;
+        if sum > 0.0 { sum / num_rel as f64 } else { 0.0 }
+    }
+
+    /// trec_eval 9.0.8's `Rndcg` with default gains (`m_Rndcg.c`): nDCG averaged at the ranks
+    /// where the ideal gain changes (and at the end of the ranking).
+    fn rndcg(&self) -> f64 {
+        if self.num_rel == 0 {
+            return 0.0;
+        }
+        let num_ret = self.rels.len();
+        let (mut results_dcg, mut ideal_dcg, mut sum) = (0.0, 0.0, 0.0);
+        let mut changes = 0usize;
+        let mut old = self.ideal_gain(0);
+        let mut ideal = old;
+        let mut i = 0;
+        let mut at_change = |results_dcg: f64, ideal_dcg: f64, sum: &mut f64| {
+            if ideal_dcg > 0.0 {
+                *sum += results_dcg / ideal_dcg;
+                changes += 1;
+            }
+        };
+        while i < num_ret && ideal > 0.0 {
+            let gain = self.gain(i);
+            ideal = self.ideal_gain(i);
+            if old.to_bits() != ideal.to_bits() {
+                at_change(results_dcg, ideal_dcg, &mut sum);
+                old = ideal;
+            }
+            if gain > 0.0 {
+                results_dcg += gain / ((i + 2) as f64).log2();
+            }
+            if ideal > 0.0 {
+                ideal_dcg += ideal / ((i + 2) as f64).log2();
+            }
+            i += 1;
+        }
+        if i < num_ret {
+            for j in i..num_ret {
+                let gain = self.gain(j);
+                if gain > 0.0 {
+                    results_dcg += gain / ((j + 2) as f64).log2();
+                }
+            }
+            at_change(results_dcg, ideal_dcg, &mut sum);
+        }
+        while ideal > 0.0 {
+            ideal = self.ideal_gain(i);
+            if old.to_bits() != ideal.to_bits() {
+                at_change(results_dcg, ideal_dcg, &mut sum);
+                old = ideal;
+            }
+            if ideal > 0.0 {
+                ideal_dcg += ideal / ((i + 2) as f64).log2();
+            }
+            i += 1;
+        }
+        sum / changes as f64
     }
 
     /// trec_eval 9.0.8's `Rprec_mult`: precision at `(long)(p R + 0.9)` documents; beyond the

@@ -39,9 +39,9 @@
 //! ranking); `-c` divides means by the number of qrels queries and reports `num_q` and
 //! `num_rel` over all of them.
 //!
-//! Not implemented from `-m all_trec`: `relstring`, `G`, `Rndcg`, `ndcg_rel`, and
-//! measure parameters other than cutoffs and levels (such as `ndcg` gain maps, `set_F.beta` or
-//! `utility` coefficients).
+//! Not implemented from `-m all_trec`: `relstring` (a string, not a number), and measure
+//! parameters other than cutoffs and levels (such as gain maps of `ndcg`, `G`, `ndcg_rel` and
+//! `Rndcg`, `set_F.beta` or `utility` coefficients).
 //!
 //! | feature | what it adds |
 //! |---|---|

@@ -74,6 +74,15 @@ pub enum Measure {
     /// trec_eval's experimental binary G: each relevant document retrieved scores
     /// `1 / log2(2 + non-relevant documents above it)`, summed and divided by R.
     BinG,
+    /// trec_eval's experimental normalised gain `G` (label as gain): each retrieved document
+    /// scores `gain / log2(2 + ideal cost so far - gain so far)`, summed and divided by the
+    /// ideal total gain.
+    G,
+    /// trec_eval's experimental `ndcg_rel`: nDCG averaged over the relevant documents.
+    NdcgRel,
+    /// trec_eval's experimental `Rndcg`: nDCG averaged at the ranks where the ideal gain
+    /// changes.
+    Rndcg,
     /// Relevant documents in the top `k` divided by the most possible, `min(k, R)`.
     RelativeP(u32),
     /// Relevant retrieved divided by `min(retrieved, R)`.
@@ -113,20 +122,23 @@ impl Measure {
             Utility => (15, 0.0),
             ElevenPtAvg => (16, 0.0),
             BinG => (17, 0.0),
-            Ndcg => (18, 0.0),
-            NdcgCut(k) => (19, f64::from(k)),
-            MapCut(k) => (20, f64::from(k)),
-            RelativeP(k) => (21, f64::from(k)),
-            Success(k) => (22, f64::from(k)),
-            SetP => (23, 0.0),
-            SetRelativeP => (24, 0.0),
-            SetRecall => (25, 0.0),
-            SetMap => (26, 0.0),
-            SetF => (27, 0.0),
-            NumNonrelJudgedRet => (28, 0.0),
-            Judged(k) => (29, f64::from(k)),
-            Rr(k) => (30, opt(k)),
-            NdcgExp(k) => (31, opt(k)),
+            G => (18, 0.0),
+            Ndcg => (19, 0.0),
+            NdcgRel => (20, 0.0),
+            Rndcg => (21, 0.0),
+            NdcgCut(k) => (22, f64::from(k)),
+            MapCut(k) => (23, f64::from(k)),
+            RelativeP(k) => (24, f64::from(k)),
+            Success(k) => (25, f64::from(k)),
+            SetP => (26, 0.0),
+            SetRelativeP => (27, 0.0),
+            SetRecall => (28, 0.0),
+            SetMap => (29, 0.0),
+            SetF => (30, 0.0),
+            NumNonrelJudgedRet => (31, 0.0),
+            Judged(k) => (32, f64::from(k)),
+            Rr(k) => (33, opt(k)),
+            NdcgExp(k) => (34, opt(k)),
         }
     }
 
@@ -221,6 +233,9 @@ impl Measure {
             "utility" => simple(Utility),
             "11pt_avg" => simple(ElevenPtAvg),
             "binG" => simple(BinG),
+            "G" => simple(G),
+            "ndcg_rel" => simple(NdcgRel),
+            "Rndcg" => simple(Rndcg),
             "set_relative_P" => simple(SetRelativeP),
             "set_map" => simple(SetMap),
             "num_nonrel_judged_ret" => simple(NumNonrelJudgedRet),
@@ -295,6 +310,9 @@ fn known_family(f: &str) -> bool {
             | "utility"
             | "11pt_avg"
             | "binG"
+            | "G"
+            | "ndcg_rel"
+            | "Rndcg"
             | "relative_P"
             | "set_relative_P"
             | "set_map"
@@ -364,6 +382,9 @@ pub fn all_trec() -> Vec<Measure> {
         Utility,
         ElevenPtAvg,
         BinG,
+        G,
+        NdcgRel,
+        Rndcg,
         SetRelativeP,
         SetMap,
         NumNonrelJudgedRet,
@@ -404,6 +425,9 @@ impl fmt::Display for Measure {
             Utility => f.write_str("utility"),
             ElevenPtAvg => f.write_str("11pt_avg"),
             BinG => f.write_str("binG"),
+            G => f.write_str("G"),
+            NdcgRel => f.write_str("ndcg_rel"),
+            Rndcg => f.write_str("Rndcg"),
             RelativeP(k) => write!(f, "relative_P_{k}"),
             SetRelativeP => f.write_str("set_relative_P"),
             SetMap => f.write_str("set_map"),

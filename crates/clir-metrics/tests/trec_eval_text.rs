@@ -1,7 +1,7 @@
 //! The `trec_eval` text output against trec_eval 9.0.8 built from source, line for line
 //! (fixtures: `TREC_EVAL=... scripts/fixtures_metrics.py`). trec_eval lines of measures this
-//! crate does not implement (`relstring`, `G`, `Rndcg`, `ndcg_rel`) are skipped; every
-//! other line must be identical, in the same order.
+//! crate does not implement (`relstring`) are skipped; every other line must be identical, in
+//! the same order.
 
 use std::collections::HashSet;
 
