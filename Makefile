@@ -16,7 +16,7 @@ setup-reference:
 
 ## The main job on the default data.
 demo: setup
-	@$(PHASE) demo $(CARGO) run --release --example demo -- --data-root $(DATA)
+	@$(PHASE) demo $(CARGO) run --release --example experiment -- configs/experiments/demo.toml --data-root $(DATA) --no-docs
 
 ## Formatting, lints, the whole test suite, and a build of every bench.
 test: setup

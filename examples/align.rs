@@ -1,5 +1,5 @@
-//! The main job of `make demo` (until the distil-and-evaluate pipeline lands): soft token
-//! alignment of real bitext by entropic optimal transport — the core step OPTICAL distils.
+//! Soft token alignment of real bitext by entropic optimal transport — the step OPTICAL distils —
+//! printed for inspection.
 //!
 //! 1. assembles the training bitext of `--lang` from the data root (FLORES dev, NTREX, LAFAND,
 //!    MENYO; deduplicated; every evaluation text kept out),
@@ -9,7 +9,7 @@
 //!    `λ (1 − cos) + (1 − λ) (1 − Dice)` (ot-core) and prints the soft alignments,
 //! 5. checks that the OT cost recognises translations: each pair against a mismatched pair.
 //!
-//! `cargo run --release --example demo -- --data-root ../shared/data --lang hau`
+//! `cargo run --release --example align -- --data-root ../shared/data --lang hau`
 
 use std::path::PathBuf;
 use std::time::Instant;

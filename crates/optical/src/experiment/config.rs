@@ -1,0 +1,339 @@
+//! The TOML schema of an experiment grid.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::CollectionSpec;
+use crate::{Error, Result};
+
+/// A grid of methods × collections × seeds (see the [module docs](super)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentConfig {
+    /// Names the records folder (`results/<name>`), the runs folder and the plots.
+    pub name: String,
+    /// The heading of the generated section.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// The marker name in the results file (`<!-- BEGIN section -->`); defaults to `name`.
+    #[serde(default)]
+    pub section: Option<String>,
+    /// Free text printed under the heading (setup, budget, where it ran).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Seeds of every seeded method (training, bitext sample).
+    #[serde(default = "default_seeds")]
+    pub seeds: Vec<u64>,
+    /// Collections, e.g. `afriqa:hau` (test split), `afriqa:hau:dev`, `xquad:de`.
+    pub collections: Vec<String>,
+    /// The frozen English teacher: encodes documents (passage side) and English queries.
+    #[serde(default = "default_teacher")]
+    pub teacher: PathBuf,
+    /// Ranking depth of every run.
+    #[serde(default = "default_depth")]
+    pub depth: usize,
+    /// The method every other one is tested against (usually `zero-shot`).
+    #[serde(default = "default_baseline")]
+    pub baseline: String,
+    /// Bitext pairs per language for every bitext-using method (distillation, lexicon).
+    #[serde(default = "default_budget")]
+    pub budget: usize,
+    /// Keep distilled students on disk after their runs are written (they are ~0.5 GB each).
+    #[serde(default)]
+    pub keep_students: bool,
+    /// Distillation settings shared by every `distil` method (a `DistilConfig` table; a method's
+    /// own `distil` table overrides it key by key).
+    #[serde(default)]
+    pub distil: toml::Table,
+    /// The methods, in table order.
+    #[serde(rename = "method")]
+    pub methods: Vec<MethodSpec>,
+}
+
+/// One row of the grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MethodSpec {
+    /// Row name (unique; used in file names).
+    pub name: String,
+    /// What produces the run.
+    pub kind: MethodKind,
+    /// How the report treats the row.
+    #[serde(default)]
+    pub role: MethodRole,
+    /// `dense`: the query encoder (default: the teacher).
+    #[serde(default)]
+    pub model: Option<PathBuf>,
+    /// `distil`: settings over the experiment's shared `distil` table.
+    #[serde(default)]
+    pub distil: toml::Table,
+    /// `rrf`: the rows fused (named earlier in the file).
+    #[serde(default)]
+    pub of: Vec<String>,
+    /// `rrf`: the constant `k` of 1 / (k + rank).
+    #[serde(default = "default_rrf_k")]
+    pub rrf_k: f64,
+}
+
+/// What produces a method's run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MethodKind {
+    /// Dense retrieval with a fixed query encoder (`model`, default the teacher): zero-shot.
+    Dense,
+    /// The teacher on the human English translation of each query: the upper bound.
+    English,
+    /// BM25 over the English documents with the query as it is.
+    Bm25,
+    /// BM25 with the query translated word by word through the bitext's co-occurrence lexicon.
+    Bm25Translated,
+    /// A student distilled on the language's bitext (OPTICAL or a distillation baseline).
+    Distil,
+    /// Reciprocal-rank fusion of earlier rows.
+    Rrf,
+}
+
+impl MethodKind {
+    /// Whether runs depend on the seed (bitext sample, training).
+    pub fn seeded(self) -> bool {
+        matches!(self, MethodKind::Distil | MethodKind::Bm25Translated)
+    }
+}
+
+/// How the report treats a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MethodRole {
+    /// A baseline: candidates for "the best baseline" of each collection.
+    #[default]
+    Baseline,
+    /// A system under test: compared with the baseline row and the best baseline.
+    System,
+    /// A reference (upper bound): reported, never compared.
+    Reference,
+}
+
+fn default_seeds() -> Vec<u64> {
+    vec![0, 1, 2]
+}
+fn default_teacher() -> PathBuf {
+    "models/multilingual-e5-small".into()
+}
+fn default_depth() -> usize {
+    100
+}
+fn default_baseline() -> String {
+    "zero-shot".into()
+}
+fn default_budget() -> usize {
+    2000
+}
+fn default_rrf_k() -> f64 {
+    60.0
+}
+
+impl ExperimentConfig {
+    /// Reads and checks a TOML file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.into(),
+            source,
+        })?;
+        let config: Self = toml::from_str(&text).map_err(|source| Error::Toml {
+            path: path.into(),
+            source,
+        })?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// The marker name of the generated section.
+    pub fn section(&self) -> &str {
+        self.section.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The collections, parsed.
+    pub fn collection_specs(&self) -> Result<Vec<CollectionSpec>> {
+        self.collections.iter().map(|c| c.parse()).collect()
+    }
+
+    /// The row named `name`.
+    pub fn method(&self, name: &str) -> Option<&MethodSpec> {
+        self.methods.iter().find(|m| m.name == name)
+    }
+
+    /// Rejects empty grids, duplicate or unsafe names, unknown or later `rrf` inputs, a missing
+    /// baseline row and malformed collections.
+    pub fn check(&self) -> Result<()> {
+        let bad = |field: &str, reason: String| Error::Config {
+            field: field.into(),
+            reason,
+        };
+        let safe = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
+                && !s.starts_with('.')
+        };
+        if !safe(&self.name) {
+            return Err(bad(
+                "name",
+                format!("`{}` is not a safe file name", self.name),
+            ));
+        }
+        if self.methods.is_empty() || self.collections.is_empty() {
+            return Err(bad(
+                "method",
+                "an experiment needs at least one [[method]] and one collection".into(),
+            ));
+        }
+        if self.seeds.is_empty() {
+            return Err(bad("seeds", "at least one seed".into()));
+        }
+        if self.depth == 0 || self.budget == 0 {
+            return Err(bad("depth", "depth and budget must be positive".into()));
+        }
+        self.collection_specs()?;
+        let mut seen = HashSet::new();
+        for m in &self.methods {
+            if !safe(&m.name) {
+                return Err(bad(
+                    "method.name",
+                    format!("`{}` is not a safe file name", m.name),
+                ));
+            }
+            if !seen.insert(m.name.as_str()) {
+                return Err(bad("method.name", format!("`{}` appears twice", m.name)));
+            }
+            match m.kind {
+                MethodKind::Rrf => {
+                    if m.of.len() < 2 {
+                        return Err(bad(
+                            "method.of",
+                            format!("`{}` fuses fewer than two rows", m.name),
+                        ));
+                    }
+                    for input in &m.of {
+                        if !seen.contains(input.as_str()) || input == &m.name {
+                            return Err(bad(
+                                "method.of",
+                                format!(
+                                    "`{}` fuses `{input}`, which is not an earlier row",
+                                    m.name
+                                ),
+                            ));
+                        }
+                    }
+                    if m.rrf_k.is_nan() || m.rrf_k < 0.0 {
+                        return Err(bad("method.rrf_k", "must be ≥ 0".into()));
+                    }
+                }
+                _ if !m.of.is_empty() => {
+                    return Err(bad("method.of", format!("`{}` is not an rrf row", m.name)));
+                }
+                _ => {}
+            }
+            if m.kind != MethodKind::Distil && !m.distil.is_empty() {
+                return Err(bad(
+                    "method.distil",
+                    format!("`{}` is not a distil row", m.name),
+                ));
+            }
+        }
+        if self.method(&self.baseline).is_none() {
+            return Err(bad("baseline", format!("no row named `{}`", self.baseline)));
+        }
+        Ok(())
+    }
+}
+
+/// Merges `over` into `base` key by key (tables recursively, everything else replaced).
+pub(crate) fn merge_tables(base: &mut toml::Table, over: &toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge_tables(b, o),
+            _ => {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GRID: &str = r#"
+name = "t"
+seeds = [0, 1]
+collections = ["afriqa:hau", "xquad:de"]
+[distil]
+train = { epochs = 1 }
+[[method]]
+name = "zero-shot"
+kind = "dense"
+[[method]]
+name = "bm25"
+kind = "bm25"
+[[method]]
+name = "optical"
+kind = "distil"
+role = "system"
+distil = { method = "optical", train = { lr = 3e-5 } }
+[[method]]
+name = "rrf-bm25-optical"
+kind = "rrf"
+of = ["bm25", "optical"]
+"#;
+
+    #[test]
+    fn parses_a_grid_and_merges_tables() {
+        let c: ExperimentConfig = toml::from_str(GRID).unwrap();
+        c.check().unwrap();
+        assert_eq!(c.methods.len(), 4);
+        assert_eq!(c.section(), "t");
+        let mut t = c.distil.clone();
+        merge_tables(&mut t, &c.methods[2].distil);
+        let train = t["train"].as_table().unwrap();
+        assert_eq!(train["epochs"].as_integer(), Some(1));
+        assert_eq!(train["lr"].as_float(), Some(3e-5));
+        assert_eq!(t["method"].as_str(), Some("optical"));
+    }
+
+    #[test]
+    fn rejects_inconsistent_grids() {
+        let cases = [
+            (
+                GRID.replace("of = [\"bm25\", \"optical\"]", "of = [\"bm25\", \"x\"]"),
+                "not an earlier row",
+            ),
+            (
+                GRID.replace("name = \"bm25\"", "name = \"zero-shot\""),
+                "appears twice",
+            ),
+            (
+                GRID.replace(
+                    "collections = [\"afriqa:hau\", \"xquad:de\"]",
+                    "collections = [\"afriqa:hau:val\"]",
+                ),
+                "expected afriqa:",
+            ),
+            (format!("baseline = \"none\"\n{GRID}"), "no row named"),
+            (
+                GRID.replace("name = \"t\"", "name = \"../t\""),
+                "safe file name",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = toml::from_str::<ExperimentConfig>(&text)
+                .map_err(|e| e.to_string())
+                .and_then(|c| c.check().map_err(|e| e.to_string()))
+                .unwrap_err();
+            assert!(err.contains(want), "{want}: {err}");
+        }
+        let unknown = GRID.replace("seeds = [0, 1]", "seeds = [0, 1]\nsede = 3");
+        assert!(toml::from_str::<ExperimentConfig>(&unknown).is_err());
+    }
+}

@@ -1,0 +1,437 @@
+//! Tables from run records: methods × collections per headline measure, means over seeds, paired
+//! significance against the baseline row and the best baseline of each collection.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use clir_metrics::stats::{holm, randomization};
+
+use super::config::{ExperimentConfig, MethodRole};
+use super::record::{HEADLINE, Headline, RunRecord};
+
+/// Permutations of the paired randomization test.
+pub const PERMUTATIONS: usize = 10_000;
+/// Significance level.
+pub const ALPHA: f64 = 0.05;
+
+/// One (collection, method) cell aggregated over its seeds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    /// Seeds present.
+    pub seeds: usize,
+    /// Measure key → query id → value averaged over the seeds.
+    pub per_query: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Measure key → mean over queries of the seed averages.
+    pub mean: BTreeMap<String, f64>,
+    /// Measure key → standard deviation over seeds of the per-seed means (0 for one seed).
+    pub seed_sd: BTreeMap<String, f64>,
+    /// Hosts the seeds ran on.
+    pub hosts: BTreeSet<String>,
+    /// Summed wall time of the seeds.
+    pub wall_s: f64,
+    /// Training throughput (pairs/s) averaged over seeds, for trained methods.
+    pub pairs_per_s: Option<f64>,
+}
+
+impl Cell {
+    fn from_records(records: &[&RunRecord]) -> Option<Self> {
+        let first = records.first()?;
+        let mut per_query: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+        for (key, values) in &first.per_query {
+            let mut avg = BTreeMap::new();
+            for qid in values.keys() {
+                let sum: f64 = records
+                    .iter()
+                    .map(|r| {
+                        r.per_query
+                            .get(key)
+                            .and_then(|v| v.get(qid))
+                            .copied()
+                            .unwrap_or(0.0)
+                    })
+                    .sum();
+                avg.insert(qid.clone(), sum / records.len() as f64);
+            }
+            per_query.insert(key.clone(), avg);
+        }
+        let means = per_query
+            .iter()
+            .map(|(k, v)| (k.clone(), mean(v.values().copied())))
+            .collect();
+        let seed_sd = first
+            .means
+            .keys()
+            .map(|k| {
+                let xs: Vec<f64> = records
+                    .iter()
+                    .filter_map(|r| r.means.get(k).copied())
+                    .collect();
+                (k.clone(), sd(&xs))
+            })
+            .collect();
+        let rates: Vec<f64> = records
+            .iter()
+            .filter_map(|r| r.training.as_ref()?.get("pairs_per_s")?.as_f64())
+            .collect();
+        Some(Self {
+            seeds: records.len(),
+            per_query,
+            mean: means,
+            seed_sd,
+            hosts: records.iter().map(|r| r.host.clone()).collect(),
+            wall_s: records.iter().map(|r| r.wall_s).sum(),
+            pairs_per_s: (!rates.is_empty()).then(|| mean(rates.iter().copied())),
+        })
+    }
+
+    /// Seed-averaged per-query values of `key` in the query order of `ids`.
+    fn values(&self, key: &str, ids: &[String]) -> Vec<f64> {
+        let v = self.per_query.get(key);
+        ids.iter()
+            .map(|q| v.and_then(|v| v.get(q)).copied().unwrap_or(0.0))
+            .collect()
+    }
+}
+
+fn mean(xs: impl Iterator<Item = f64>) -> f64 {
+    let (s, n) = xs.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
+    if n == 0 { 0.0 } else { s / n as f64 }
+}
+
+fn sd(xs: &[f64]) -> f64 {
+    if xs.len() < 2 {
+        return 0.0;
+    }
+    let m = mean(xs.iter().copied());
+    (xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (xs.len() - 1) as f64).sqrt()
+}
+
+/// The grid aggregated over seeds: `cells[(collection, method)]`.
+#[derive(Debug, Clone, Default)]
+pub struct Grid {
+    /// Collections in config order.
+    pub collections: Vec<String>,
+    /// Methods in config order.
+    pub methods: Vec<String>,
+    /// Aggregated cells.
+    pub cells: BTreeMap<(String, String), Cell>,
+    /// Seeds each seeded cell should have.
+    pub seeds_expected: usize,
+}
+
+impl Grid {
+    /// Aggregates `records` (current fingerprints only) in the order of `config`.
+    pub fn new(config: &ExperimentConfig, collections: &[String], records: &[RunRecord]) -> Self {
+        let mut cells = BTreeMap::new();
+        for c in collections {
+            for m in &config.methods {
+                let rs: Vec<&RunRecord> = records
+                    .iter()
+                    .filter(|r| &r.collection == c && r.method == m.name)
+                    .collect();
+                if let Some(cell) = Cell::from_records(&rs) {
+                    cells.insert((c.clone(), m.name.clone()), cell);
+                }
+            }
+        }
+        Self {
+            collections: collections.to_vec(),
+            methods: config.methods.iter().map(|m| m.name.clone()).collect(),
+            cells,
+            seeds_expected: config.seeds.len(),
+        }
+    }
+
+    /// The cell of `(collection, method)`.
+    pub fn cell(&self, collection: &str, method: &str) -> Option<&Cell> {
+        self.cells.get(&(collection.to_owned(), method.to_owned()))
+    }
+
+    /// The baseline-role row with the highest mean nDCG@10 on `collection`, excluding
+    /// `exclude` (the row being tested).
+    pub fn best_baseline(&self, config: &ExperimentConfig, collection: &str) -> Option<String> {
+        config
+            .methods
+            .iter()
+            .filter(|m| m.role == MethodRole::Baseline)
+            .filter_map(|m| {
+                let v = *self.cell(collection, &m.name)?.mean.get(HEADLINE[0].key)?;
+                Some((m.name.clone(), v))
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(n, _)| n)
+    }
+}
+
+/// Holm-corrected p-values of `method` against `other(collection)` on every collection where
+/// both cells exist, for measure `key`: collection → (mean difference, adjusted p).
+fn compare_row(
+    grid: &Grid,
+    method: &str,
+    key: &str,
+    other: impl Fn(&str) -> Option<String>,
+) -> BTreeMap<String, (f64, f64)> {
+    let mut found = Vec::new();
+    for c in &grid.collections {
+        let Some(o) = other(c) else { continue };
+        if o == method {
+            continue;
+        }
+        let (Some(a), Some(b)) = (grid.cell(c, &o), grid.cell(c, method)) else {
+            continue;
+        };
+        let ids: Vec<String> = a
+            .per_query
+            .get(key)
+            .map(|v| v.keys().cloned().collect())
+            .unwrap_or_default();
+        let (xa, xb) = (a.values(key, &ids), b.values(key, &ids));
+        if ids.is_empty() {
+            continue;
+        }
+        let diff = mean(xb.iter().copied()) - mean(xa.iter().copied());
+        let p = randomization(&xa, &xb, PERMUTATIONS, 0)
+            .map(|t| t.p_value)
+            .unwrap_or(f64::NAN);
+        found.push((c.clone(), diff, p));
+    }
+    let ps: Vec<f64> = found
+        .iter()
+        .map(|f| if f.2.is_nan() { 1.0 } else { f.2 })
+        .collect();
+    let adjusted = holm(&ps);
+    found
+        .into_iter()
+        .zip(adjusted)
+        .map(|((c, d, _), p)| (c, (d, p)))
+        .collect()
+}
+
+/// The Markdown tables of `grid`, one per headline measure, with significance markers and a
+/// provenance table.
+pub fn markdown(config: &ExperimentConfig, grid: &Grid) -> String {
+    let mut out = String::new();
+    let baseline = config.baseline.clone();
+    for h in HEADLINE {
+        table(&mut out, config, grid, h, &baseline);
+    }
+    let _ = writeln!(
+        out,
+        "Means over queries of per-query values averaged over seeds; `(k/n)` marks a cell with only \
+         k of n seeds done, `–` a cell not run yet. † : significantly different from `{baseline}`; \
+         ‡ : from the best baseline of the column (named under each table); paired randomization \
+         test ({PERMUTATIONS} permutations) on the seed-averaged per-query values, Holm-corrected \
+         over the collections of a row, p < {ALPHA}. Reference rows are not tested.\n"
+    );
+    provenance(&mut out, config, grid);
+    out
+}
+
+fn table(out: &mut String, config: &ExperimentConfig, grid: &Grid, h: Headline, baseline: &str) {
+    let _ = writeln!(out, "**{}**\n", h.label);
+    let _ = write!(out, "| method |");
+    for c in &grid.collections {
+        let _ = write!(out, " {c} |");
+    }
+    let _ = writeln!(out, " mean |");
+    let _ = writeln!(out, "|---|{}---|", "---|".repeat(grid.collections.len()));
+    let best: BTreeMap<String, Option<String>> = grid
+        .collections
+        .iter()
+        .map(|c| (c.clone(), grid.best_baseline(config, c)))
+        .collect();
+    for m in &config.methods {
+        let tested = m.role != MethodRole::Reference;
+        let vs_base = if tested && m.name != baseline {
+            compare_row(grid, &m.name, h.key, |_| Some(baseline.to_owned()))
+        } else {
+            BTreeMap::new()
+        };
+        let vs_best = if tested && m.role == MethodRole::System {
+            compare_row(grid, &m.name, h.key, |c| best.get(c).cloned().flatten())
+        } else {
+            BTreeMap::new()
+        };
+        let _ = write!(out, "| {} |", m.name);
+        let mut row_means = Vec::new();
+        for c in &grid.collections {
+            let Some(cell) = grid.cell(c, &m.name) else {
+                let _ = write!(out, " – |");
+                continue;
+            };
+            let v = cell.mean.get(h.key).copied().unwrap_or(f64::NAN);
+            row_means.push(v);
+            let mut marks = String::new();
+            if vs_base.get(c).is_some_and(|(_, p)| *p < ALPHA) {
+                marks.push('†');
+            }
+            if vs_best.get(c).is_some_and(|(_, p)| *p < ALPHA) {
+                marks.push('‡');
+            }
+            let seeded = m.kind.seeded()
+                || m.of
+                    .iter()
+                    .any(|o| config.method(o).is_some_and(|x| x.kind.seeded()));
+            let partial = if seeded && cell.seeds < grid.seeds_expected {
+                format!(" ({}/{})", cell.seeds, grid.seeds_expected)
+            } else {
+                String::new()
+            };
+            let _ = write!(out, " {}{marks}{partial} |", fmt3(v));
+        }
+        if row_means.len() == grid.collections.len() {
+            let _ = writeln!(out, " {} |", fmt3(mean(row_means.into_iter())));
+        } else {
+            let _ = writeln!(out, " – |");
+        }
+    }
+    let names: Vec<String> = grid
+        .collections
+        .iter()
+        .filter_map(|c| Some(format!("{c}: `{}`", best.get(c)?.as_ref()?)))
+        .collect();
+    if !names.is_empty() {
+        let _ = writeln!(out, "\nBest baseline by nDCG@10 — {}.\n", names.join(", "));
+    } else {
+        let _ = writeln!(out);
+    }
+}
+
+fn provenance(out: &mut String, config: &ExperimentConfig, grid: &Grid) {
+    let _ = writeln!(
+        out,
+        "| method | cells done | ran on | wall time (s, all cells) | training pairs/s |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    for m in &config.methods {
+        let cells: Vec<&Cell> = grid
+            .collections
+            .iter()
+            .filter_map(|c| grid.cell(c, &m.name))
+            .collect();
+        let hosts: BTreeSet<&str> = cells
+            .iter()
+            .flat_map(|c| c.hosts.iter().map(String::as_str))
+            .collect();
+        let wall: f64 = cells.iter().map(|c| c.wall_s).sum();
+        let rates: Vec<f64> = cells.iter().filter_map(|c| c.pairs_per_s).collect();
+        let rate = if rates.is_empty() {
+            "–".to_owned()
+        } else {
+            format!("{:.1}", mean(rates.into_iter()))
+        };
+        let hosts = if hosts.is_empty() {
+            "–".to_owned()
+        } else {
+            hosts.into_iter().collect::<Vec<_>>().join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {}/{} | {hosts} | {wall:.0} | {rate} |",
+            m.name,
+            cells.len(),
+            grid.collections.len()
+        );
+    }
+    let _ = writeln!(out);
+}
+
+/// Three decimals without the leading zero, as IR tables print them (`.348`, `1.000`).
+pub fn fmt3(v: f64) -> String {
+    if v.is_nan() {
+        return "nan".into();
+    }
+    let s = format!("{v:.3}");
+    match s.strip_prefix("0.") {
+        Some(rest) => format!(".{rest}"),
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::config::ExperimentConfig;
+
+    fn record(collection: &str, method: &str, seed: Option<u64>, vals: &[f64]) -> RunRecord {
+        let q: BTreeMap<String, f64> = vals
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("q{i:02}"), *v))
+            .collect();
+        let per_query = HEADLINE
+            .iter()
+            .map(|h| (h.key.to_owned(), q.clone()))
+            .collect();
+        RunRecord {
+            experiment: "t".into(),
+            collection: collection.into(),
+            method: method.into(),
+            seed,
+            fingerprint: String::new(),
+            git_commit: None,
+            host: "cpu".into(),
+            wall_s: 1.0,
+            finished_unix: 0,
+            num_queries: 0,
+            means: BTreeMap::new(),
+            per_query,
+            training: None,
+        }
+        .with_means()
+    }
+
+    #[test]
+    fn tables_average_seeds_and_mark_significance() {
+        let config: ExperimentConfig = toml::from_str(
+            r#"
+name = "t"
+seeds = [0, 1]
+collections = ["afriqa:hau"]
+[[method]]
+name = "zero-shot"
+kind = "dense"
+[[method]]
+name = "optical"
+kind = "distil"
+role = "system"
+"#,
+        )
+        .unwrap();
+        let low: Vec<f64> = (0..40)
+            .map(|i| if i % 4 == 0 { 1.0 } else { 0.0 })
+            .collect();
+        let high: Vec<f64> = (0..40)
+            .map(|i| if i % 4 == 3 { 0.0 } else { 1.0 })
+            .collect();
+        let mid: Vec<f64> = (0..40)
+            .map(|i| if i % 2 == 0 { 1.0 } else { 0.0 })
+            .collect();
+        let records = vec![
+            record("afriqa:hau:test", "zero-shot", None, &low),
+            record("afriqa:hau:test", "optical", Some(0), &high),
+            record("afriqa:hau:test", "optical", Some(1), &mid),
+        ];
+        let grid = Grid::new(&config, &["afriqa:hau:test".into()], &records);
+        let opt = grid.cell("afriqa:hau:test", "optical").unwrap();
+        assert_eq!(opt.seeds, 2);
+        // Seed means .75 and .5 → .625; per-query averaging gives the same mean.
+        assert!((opt.mean["ndcg_cut_10"] - 0.625).abs() < 1e-12);
+        assert!((opt.seed_sd["ndcg_cut_10"] - (0.125f64 * 0.125 * 2.0).sqrt()).abs() < 1e-12);
+        let md = markdown(&config, &grid);
+        assert!(md.contains("| zero-shot | .250 | .250 |"), "{md}");
+        assert!(md.contains("| optical | .625†‡ | .625 |"), "{md}");
+        assert!(md.contains("| optical | 1/1 | cpu | 2 |"), "{md}");
+        assert_eq!(
+            grid.best_baseline(&config, "afriqa:hau:test").as_deref(),
+            Some("zero-shot")
+        );
+    }
+
+    #[test]
+    fn formats_like_ir_tables() {
+        assert_eq!(fmt3(0.3481), ".348");
+        assert_eq!(fmt3(1.0), "1.000");
+        assert_eq!(fmt3(0.0), ".000");
+    }
+}

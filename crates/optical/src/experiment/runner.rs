@@ -1,0 +1,719 @@
+//! Filling a grid: every (collection, method, seed) cell without a current record is computed,
+//! its run written under the runs folder and its record under the records folder.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clir_encoders::Encoder;
+use clir_encoders::tch::Device;
+use clir_metrics::{Qrels, Run};
+use sha2::{Digest, Sha256};
+
+use super::config::{ExperimentConfig, MethodKind, MethodSpec, merge_tables};
+use super::plot::{Chart, Series};
+use super::record::{RunRecord, git_commit, per_query_headline, record_path, unix_now};
+use super::report::{Grid, markdown};
+use crate::data::bitext::{self, BitextSpec, LeakGuard};
+use crate::data::{CollectionSpec, EvalCollection, Topic, write_atomically};
+use crate::distil::{self, DistilConfig};
+use crate::model::{Role, load_encoder};
+use crate::retrieve::{Bm25Index, DenseIndex, Lexicon, LexiconOptions, rrf};
+use crate::{Error, Result};
+
+/// Where an experiment reads and writes, and how it runs.
+#[derive(Debug, Clone)]
+pub struct ExperimentOptions {
+    /// The data root (layout of `../shared/data`).
+    pub data_root: PathBuf,
+    /// Runs and students: `runs/<name>` by default (not committed).
+    pub runs_dir: PathBuf,
+    /// Run records: `results/<name>` by default (committed).
+    pub records_dir: PathBuf,
+    /// Document embeddings and teacher token states, shared by experiments: `cache`.
+    pub cache_dir: PathBuf,
+    /// Where models run.
+    pub device: Device,
+    /// Progress bars.
+    pub progress: bool,
+    /// Only these rows (all when empty).
+    pub only_methods: Vec<String>,
+    /// Only these collections, as written in the config (all when empty).
+    pub only_collections: Vec<String>,
+    /// Stop after this many newly trained students (a sitting's budget); `None`: no limit.
+    pub max_trainings: Option<usize>,
+}
+
+impl ExperimentOptions {
+    /// The defaults for `config`: `../shared/data`, `runs/<name>`, `results/<name>`, `cache`, CPU.
+    pub fn new(config: &ExperimentConfig) -> Self {
+        Self {
+            data_root: crate::data::DEFAULT_DATA_ROOT.into(),
+            runs_dir: Path::new("runs").join(&config.name),
+            records_dir: Path::new("results").join(&config.name),
+            cache_dir: "cache".into(),
+            device: Device::Cpu,
+            progress: true,
+            only_methods: Vec::new(),
+            only_collections: Vec::new(),
+            max_trainings: None,
+        }
+    }
+}
+
+/// What [`Experiment::run`] did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    /// Cells computed now.
+    pub computed: usize,
+    /// Cells whose current record already existed.
+    pub cached: usize,
+    /// Students trained now.
+    pub trained: usize,
+    /// Cells left for a later sitting (`max_trainings` reached).
+    pub deferred: usize,
+    /// Cells that cannot exist, with the reason (e.g. no English queries for `english`).
+    pub skipped: Vec<String>,
+    /// Wall time in seconds.
+    pub wall_s: f64,
+}
+
+/// A grid with its options and the state shared across cells (collections, indexes, lexicons).
+pub struct Experiment {
+    config: ExperimentConfig,
+    specs: Vec<CollectionSpec>,
+    opts: ExperimentOptions,
+    collections: HashMap<String, (EvalCollection, Qrels)>,
+    dense: HashMap<String, DenseIndex>,
+    bm25: HashMap<String, Bm25Index>,
+    lexicons: HashMap<(String, u64), Lexicon>,
+    teacher_passage: Option<Encoder>,
+    guard: Option<LeakGuard>,
+    host: String,
+}
+
+impl std::fmt::Debug for Experiment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Experiment")
+            .field("config", &self.config.name)
+            .field("collections", &self.specs.len())
+            .field("opts", &self.opts)
+            .finish()
+    }
+}
+
+impl Experiment {
+    /// An experiment over `config` (checked) with `opts`.
+    pub fn new(config: ExperimentConfig, opts: ExperimentOptions) -> Result<Self> {
+        config.check()?;
+        let specs = config.collection_specs()?;
+        for m in &opts.only_methods {
+            if config.method(m).is_none() {
+                return Err(Error::Config {
+                    field: "only_methods".into(),
+                    reason: format!("no row named `{m}`"),
+                });
+            }
+        }
+        let host = match opts.device {
+            Device::Cpu => format!("cpu ({} threads)", clir_encoders::tch::get_num_threads()),
+            Device::Cuda(i) => format!("cuda:{i}"),
+            d => format!("{d:?}"),
+        };
+        Ok(Self {
+            config,
+            specs,
+            opts,
+            collections: HashMap::new(),
+            dense: HashMap::new(),
+            bm25: HashMap::new(),
+            lexicons: HashMap::new(),
+            teacher_passage: None,
+            guard: None,
+            host,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ExperimentConfig {
+        &self.config
+    }
+
+    /// The collections this sitting covers (after `only_collections`).
+    fn active_specs(&self) -> Vec<CollectionSpec> {
+        self.config
+            .collections
+            .iter()
+            .zip(&self.specs)
+            .filter(|(name, _)| {
+                self.opts.only_collections.is_empty() || self.opts.only_collections.contains(name)
+            })
+            .map(|(_, s)| s.clone())
+            .collect()
+    }
+
+    /// Computes every cell without a current record (see the [module docs](super)).
+    pub fn run(&mut self) -> Result<Summary> {
+        let started = Instant::now();
+        let mut summary = Summary::default();
+        let specs = self.active_specs();
+        let mut languages: Vec<String> = Vec::new();
+        for s in &specs {
+            if !languages.iter().any(|l| l == s.language()) {
+                languages.push(s.language().to_owned());
+            }
+        }
+        let methods: Vec<MethodSpec> = self
+            .config
+            .methods
+            .iter()
+            .filter(|m| {
+                self.opts.only_methods.is_empty() || self.opts.only_methods.contains(&m.name)
+            })
+            .cloned()
+            .collect();
+        for lang in &languages {
+            let group: Vec<CollectionSpec> = specs
+                .iter()
+                .filter(|s| s.language() == lang)
+                .cloned()
+                .collect();
+            for method in &methods {
+                for seed in self.seeds_of(method) {
+                    self.fill(method, &group, seed, &mut summary)?;
+                }
+            }
+        }
+        summary.wall_s = started.elapsed().as_secs_f64();
+        Ok(summary)
+    }
+
+    fn seeds_of(&self, method: &MethodSpec) -> Vec<Option<u64>> {
+        if self.seeded(method) {
+            self.config.seeds.iter().map(|&s| Some(s)).collect()
+        } else {
+            vec![None]
+        }
+    }
+
+    fn seeded(&self, method: &MethodSpec) -> bool {
+        method.kind.seeded()
+            || method
+                .of
+                .iter()
+                .filter_map(|o| self.config.method(o))
+                .any(|m| self.seeded(m))
+    }
+
+    /// The fingerprint of a cell: everything that determines its run.
+    fn fingerprint(
+        &self,
+        method: &MethodSpec,
+        spec: &CollectionSpec,
+        seed: Option<u64>,
+    ) -> Result<String> {
+        let mut parts = serde_json::json!({
+            "version": 1,
+            "collection": spec.to_string(),
+            "method": method,
+            "teacher": self.config.teacher,
+            "depth": self.config.depth,
+            "seed": seed,
+        });
+        match method.kind {
+            MethodKind::Distil => {
+                let seed = seed.unwrap_or_default();
+                parts["distil"] = self
+                    .distil_config(method, spec.language(), seed)?
+                    .fingerprint()
+                    .into();
+            }
+            MethodKind::Bm25Translated => parts["budget"] = self.config.budget.into(),
+            MethodKind::Rrf => {
+                let inputs = method
+                    .of
+                    .iter()
+                    .map(|o| {
+                        let m = self.input(o)?;
+                        let s = if self.seeded(m) { seed } else { None };
+                        self.fingerprint(m, spec, s)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                parts["inputs"] = inputs.into();
+            }
+            _ => {}
+        }
+        Ok(hex(&Sha256::digest(parts.to_string().as_bytes())))
+    }
+
+    fn input(&self, name: &str) -> Result<&MethodSpec> {
+        self.config.method(name).ok_or_else(|| Error::Config {
+            field: "method.of".into(),
+            reason: format!("no row named `{name}`"),
+        })
+    }
+
+    /// The distillation configuration of a row for a language and seed: the experiment's shared
+    /// table, the row's table over it, then the language, teacher, budget and seeds.
+    pub fn distil_config(
+        &self,
+        method: &MethodSpec,
+        lang: &str,
+        seed: u64,
+    ) -> Result<DistilConfig> {
+        let mut table = self.config.distil.clone();
+        merge_tables(&mut table, &method.distil);
+        let explicit_budget = method
+            .distil
+            .get("bitext")
+            .and_then(|b| b.get("budget"))
+            .is_some();
+        let mut fixed = toml::Table::new();
+        fixed.insert("lang".into(), lang.into());
+        if !table.contains_key("teacher") {
+            fixed.insert(
+                "teacher".into(),
+                self.config.teacher.to_string_lossy().into_owned().into(),
+            );
+        }
+        let mut bitext = toml::Table::new();
+        bitext.insert("seed".into(), (seed as i64).into());
+        if !explicit_budget {
+            bitext.insert("budget".into(), (self.config.budget as i64).into());
+        }
+        fixed.insert("bitext".into(), bitext.into());
+        let mut train = toml::Table::new();
+        train.insert("seed".into(), (seed as i64).into());
+        fixed.insert("train".into(), train.into());
+        merge_tables(&mut table, &fixed);
+        let cfg: DistilConfig =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| Error::Config {
+                    field: format!("method `{}`: distil", method.name),
+                    reason: e.to_string(),
+                })?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    fn run_path(&self, spec: &CollectionSpec, method: &str, seed: Option<u64>) -> PathBuf {
+        let file = match seed {
+            Some(s) => format!("seed-{s}.trec"),
+            None => "unseeded.trec".into(),
+        };
+        self.opts.runs_dir.join(spec.slug()).join(method).join(file)
+    }
+
+    /// Fills the cells of one row and seed over the collections of one language.
+    fn fill(
+        &mut self,
+        method: &MethodSpec,
+        group: &[CollectionSpec],
+        seed: Option<u64>,
+        summary: &mut Summary,
+    ) -> Result<()> {
+        let mut todo = Vec::new();
+        for spec in group {
+            if method.kind == MethodKind::English && !self.has_english(spec)? {
+                summary
+                    .skipped
+                    .push(format!("{spec} / {}: no English queries", method.name));
+                continue;
+            }
+            let fp = self.fingerprint(method, spec, seed)?;
+            let path = record_path(&self.opts.records_dir, &spec.slug(), &method.name, seed);
+            match RunRecord::load(&path)? {
+                Some(r) if r.fingerprint == fp => summary.cached += 1,
+                _ => todo.push((spec.clone(), fp, path)),
+            }
+        }
+        if todo.is_empty() {
+            return Ok(());
+        }
+        if method.kind == MethodKind::Distil
+            && self
+                .opts
+                .max_trainings
+                .is_some_and(|m| summary.trained >= m)
+        {
+            summary.deferred += todo.len();
+            return Ok(());
+        }
+        let started = Instant::now();
+        let runs = self.produce(method, &todo, seed, summary)?;
+        let share = started.elapsed().as_secs_f64() / todo.len() as f64;
+        for ((spec, fp, path), (run, training)) in todo.iter().zip(runs) {
+            let (_, qrels) = self.collection(spec)?;
+            let per_query = per_query_headline(qrels, &run)?;
+            let record = RunRecord {
+                experiment: self.config.name.clone(),
+                collection: spec.to_string(),
+                method: method.name.clone(),
+                seed,
+                fingerprint: fp.clone(),
+                git_commit: git_commit(),
+                host: self.host.clone(),
+                wall_s: share,
+                finished_unix: unix_now(),
+                num_queries: 0,
+                means: Default::default(),
+                per_query,
+                training,
+            }
+            .with_means();
+            record.save(path)?;
+            summary.computed += 1;
+            tracing::info!(
+                collection = %spec,
+                method = %method.name,
+                seed = ?seed,
+                ndcg10 = record.means.get("ndcg_cut_10").copied().unwrap_or(f64::NAN),
+                "cell done"
+            );
+            eprintln!(
+                "{} {} {}: nDCG@10 {:.4}  MAP {:.4}  R@100 {:.4}",
+                spec,
+                method.name,
+                seed.map_or("-".into(), |s| format!("seed {s}")),
+                record.means["ndcg_cut_10"],
+                record.means["map"],
+                record.means["recall_100"],
+            );
+        }
+        Ok(())
+    }
+
+    /// The runs of one row and seed for `todo`'s collections (same language), each with the
+    /// training report when a student was trained.
+    fn produce(
+        &mut self,
+        method: &MethodSpec,
+        todo: &[(CollectionSpec, String, PathBuf)],
+        seed: Option<u64>,
+        summary: &mut Summary,
+    ) -> Result<Vec<(Run, Option<serde_json::Value>)>> {
+        let tag = method.name.as_str();
+        let depth = self.config.depth;
+        let mut out = Vec::with_capacity(todo.len());
+        match method.kind {
+            MethodKind::Dense | MethodKind::English => {
+                let model = method.model.clone().unwrap_or(self.config.teacher.clone());
+                let encoder = load_encoder(&model, Role::Query, self.opts.device)?;
+                for (spec, _, _) in todo {
+                    let queries = self.queries(spec, method.kind == MethodKind::English)?;
+                    let run = self
+                        .dense_index(spec)?
+                        .search(&encoder, &queries, depth, tag)?;
+                    out.push((self.save_run(spec, method, seed, run)?, None));
+                }
+            }
+            MethodKind::Bm25 => {
+                for (spec, _, _) in todo {
+                    let queries = self.queries(spec, false)?;
+                    let run = self.bm25_index(spec)?.search(&queries, depth, tag)?;
+                    out.push((self.save_run(spec, method, seed, run)?, None));
+                }
+            }
+            MethodKind::Bm25Translated => {
+                let seed_value = seed.unwrap_or_default();
+                for (spec, _, _) in todo {
+                    let native = self.queries(spec, false)?;
+                    let lexicon = self.lexicon(spec.language(), seed_value)?;
+                    let queries: Vec<Topic> = native
+                        .into_iter()
+                        .map(|t| Topic {
+                            text: lexicon.translate(&t.text),
+                            id: t.id,
+                        })
+                        .collect();
+                    let run = self.bm25_index(spec)?.search(&queries, depth, tag)?;
+                    out.push((self.save_run(spec, method, seed, run)?, None));
+                }
+            }
+            MethodKind::Distil => {
+                let seed_value = seed.unwrap_or_default();
+                let lang = todo[0].0.language().to_owned();
+                let cfg = self.distil_config(method, &lang, seed_value)?;
+                let dir = self
+                    .opts
+                    .runs_dir
+                    .join("students")
+                    .join(&lang)
+                    .join(&method.name)
+                    .join(format!("seed-{seed_value}"));
+                let run_opts = distil::RunOptions {
+                    resume: true,
+                    progress: self.opts.progress,
+                    device: self.opts.device,
+                    cache_dir: Some(self.opts.cache_dir.join("teacher")),
+                    ..distil::RunOptions::default()
+                };
+                // A finished run whose student was removed after its runs were written
+                // (keep_students = false) is trained again: its record alone cannot encode.
+                if !dir.join("student").join("config.json").exists() {
+                    let stale = dir.join("record.json");
+                    if stale.exists() {
+                        std::fs::remove_file(&stale).map_err(|source| Error::Write {
+                            path: stale.clone(),
+                            source,
+                        })?;
+                    }
+                }
+                eprintln!(
+                    "training {} for {lang}, seed {seed_value} → {}",
+                    method.name,
+                    dir.display()
+                );
+                let report = distil::distil(&cfg, &self.opts.data_root, &dir, &run_opts)?;
+                summary.trained += 1;
+                let training = serde_json::to_value(&report).ok();
+                let encoder = load_encoder(&report.student_dir, Role::Query, self.opts.device)?;
+                for (spec, _, _) in todo {
+                    let queries = self.queries(spec, false)?;
+                    let run = self
+                        .dense_index(spec)?
+                        .search(&encoder, &queries, depth, tag)?;
+                    out.push((self.save_run(spec, method, seed, run)?, training.clone()));
+                }
+                drop(encoder);
+                if !self.config.keep_students {
+                    remove_dir(&report.student_dir)?;
+                }
+            }
+            MethodKind::Rrf => {
+                for (spec, _, _) in todo {
+                    let mut inputs = Vec::new();
+                    for name in &method.of {
+                        let m = self.input(name)?.clone();
+                        let s = if self.seeded(&m) { seed } else { None };
+                        inputs.push(self.ensure_run(&m, spec, s, summary)?);
+                    }
+                    let refs: Vec<&Run> = inputs.iter().collect();
+                    let run = rrf(&refs, method.rrf_k, depth, tag)?;
+                    out.push((self.save_run(spec, method, seed, run)?, None));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The run of a cell, from the runs folder or (when absent, e.g. computed in another
+    /// sitting) recomputed together with its record.
+    fn ensure_run(
+        &mut self,
+        method: &MethodSpec,
+        spec: &CollectionSpec,
+        seed: Option<u64>,
+        summary: &mut Summary,
+    ) -> Result<Run> {
+        let path = self.run_path(spec, &method.name, seed);
+        if !path.exists() {
+            // The record is rewritten too: the recomputed run is what fusion sees.
+            let rec = record_path(&self.opts.records_dir, &spec.slug(), &method.name, seed);
+            let _ = std::fs::remove_file(&rec);
+            self.fill(method, std::slice::from_ref(spec), seed, summary)?;
+        }
+        Ok(Run::load(&path)?)
+    }
+
+    fn save_run(
+        &self,
+        spec: &CollectionSpec,
+        method: &MethodSpec,
+        seed: Option<u64>,
+        run: Run,
+    ) -> Result<Run> {
+        let path = self.run_path(spec, &method.name, seed);
+        write_atomically(&path, |w| run.write(w))?;
+        Ok(run)
+    }
+
+    fn collection(&mut self, spec: &CollectionSpec) -> Result<&(EvalCollection, Qrels)> {
+        let key = spec.to_string();
+        if !self.collections.contains_key(&key) {
+            let c = spec.load(&self.opts.data_root)?;
+            let qrels = crate::retrieve::qrels_of(&c)?;
+            self.collections.insert(key.clone(), (c, qrels));
+        }
+        Ok(&self.collections[&key])
+    }
+
+    fn has_english(&mut self, spec: &CollectionSpec) -> Result<bool> {
+        Ok(!self.collection(spec)?.0.english_queries.is_empty())
+    }
+
+    fn queries(&mut self, spec: &CollectionSpec, english: bool) -> Result<Vec<Topic>> {
+        let (c, _) = self.collection(spec)?;
+        Ok(if english {
+            c.english_queries.clone()
+        } else {
+            c.queries.clone()
+        })
+    }
+
+    fn dense_index(&mut self, spec: &CollectionSpec) -> Result<&DenseIndex> {
+        let key = spec.corpus_key();
+        if !self.dense.contains_key(&key) {
+            if self.teacher_passage.is_none() {
+                self.teacher_passage = Some(load_encoder(
+                    &self.config.teacher,
+                    Role::Passage,
+                    self.opts.device,
+                )?);
+            }
+            let docs = self.collection(spec)?.0.documents.clone();
+            let encoder = self.teacher_passage.as_ref().ok_or_else(|| Error::Config {
+                field: "teacher".into(),
+                reason: "not loaded".into(),
+            })?;
+            let index = DenseIndex::build(
+                encoder,
+                &docs,
+                Some(&self.opts.cache_dir.join("docs")),
+                self.opts.progress,
+            )?;
+            self.dense.insert(key.clone(), index);
+        }
+        Ok(&self.dense[&key])
+    }
+
+    fn bm25_index(&mut self, spec: &CollectionSpec) -> Result<&Bm25Index> {
+        let key = spec.corpus_key();
+        if !self.bm25.contains_key(&key) {
+            let docs = self.collection(spec)?.0.documents.clone();
+            self.bm25.insert(key.clone(), Bm25Index::build(&docs)?);
+        }
+        Ok(&self.bm25[&key])
+    }
+
+    fn lexicon(&mut self, lang: &str, seed: u64) -> Result<&Lexicon> {
+        let key = (lang.to_owned(), seed);
+        if !self.lexicons.contains_key(&key) {
+            if self.guard.is_none() {
+                self.guard = Some(LeakGuard::from_root(&self.opts.data_root)?);
+            }
+            let guard = self.guard.as_ref().ok_or_else(|| Error::Config {
+                field: "data_root".into(),
+                reason: "leak guard not loaded".into(),
+            })?;
+            let spec = BitextSpec::new(lang).budget(self.config.budget, seed);
+            let bitext = bitext::load(&self.opts.data_root, &spec, guard)?;
+            let pairs = bitext.pairs.into_iter().map(|p| (p.lrl, p.en));
+            let lexicon = Lexicon::from_bitext(pairs, &LexiconOptions::default())?;
+            self.lexicons.insert(key.clone(), lexicon);
+        }
+        Ok(&self.lexicons[&key])
+    }
+
+    /// The current records (fingerprints matching the configuration) of the active collections.
+    pub fn records(&self) -> Result<Vec<RunRecord>> {
+        let mut out = Vec::new();
+        for spec in self.active_specs() {
+            for m in &self.config.methods {
+                for seed in self.seeds_of(m) {
+                    let path = record_path(&self.opts.records_dir, &spec.slug(), &m.name, seed);
+                    if let Some(r) = RunRecord::load(&path)? {
+                        if r.fingerprint == self.fingerprint(m, &spec, seed)? {
+                            out.push(r);
+                        } else {
+                            tracing::warn!(path = %path.display(), "stale record ignored");
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The Markdown section of this experiment from its current records: heading, description,
+    /// the command, the tables and (when `plots` names a folder) the nDCG@10 bar chart, whose
+    /// paths are linked relative to `link_base`.
+    pub fn report(&self, command: &str, plots: Option<(&Path, &Path)>) -> Result<String> {
+        let records = self.records()?;
+        let collections: Vec<String> = self.active_specs().iter().map(|s| s.to_string()).collect();
+        let grid = Grid::new(&self.config, &collections, &records);
+        let mut md = String::new();
+        let title = self
+            .config
+            .title
+            .clone()
+            .unwrap_or_else(|| self.config.name.clone());
+        md.push_str(&format!("### {title}\n\n"));
+        if let Some(d) = &self.config.description {
+            md.push_str(d.trim());
+            md.push_str("\n\n");
+        }
+        md.push_str(&format!(
+            "Generated by `{command}` from {} run records in `{}` (seeds {:?}, bitext budget {} pairs \
+             per language).\n\n",
+            records.len(),
+            self.opts.records_dir.display(),
+            self.config.seeds,
+            self.config.budget
+        ));
+        md.push_str(&markdown(&self.config, &grid));
+        if let Some((dir, link_base)) = plots {
+            let chart = Chart {
+                title: format!("{title}: nDCG@10"),
+                y_label: "nDCG@10".into(),
+                x_label: String::new(),
+                x: collections.clone(),
+                series: self
+                    .config
+                    .methods
+                    .iter()
+                    .map(|m| Series {
+                        name: m.name.clone(),
+                        points: collections
+                            .iter()
+                            .map(|c| {
+                                let cell = grid.cell(c, &m.name)?;
+                                Some((
+                                    *cell.mean.get("ndcg_cut_10")?,
+                                    cell.seed_sd.get("ndcg_cut_10").copied().unwrap_or(0.0),
+                                ))
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+                y_range: (0.0, 1.0),
+            };
+            let written = chart.bars(&dir.join(format!("{}-ndcg10", self.config.name)))?;
+            if let Some(png) = written
+                .iter()
+                .find(|p| p.extension().is_some_and(|e| e == "png"))
+            {
+                let rel = pathdiff(png, link_base);
+                md.push_str(&format!(
+                    "![{title}: nDCG@10 per collection and method]({rel})\n"
+                ));
+            }
+        }
+        Ok(md)
+    }
+}
+
+/// `path` relative to the folder `base` when it lies under `base`'s parent tree (good enough
+/// for links from `docs/results.md` to `docs/plots/…`).
+fn pathdiff(path: &Path, base: &Path) -> String {
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn remove_dir(dir: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(Error::Write {
+            path: dir.into(),
+            source,
+        }),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

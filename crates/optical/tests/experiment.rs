@@ -1,0 +1,156 @@
+//! A whole grid end to end on the real AfriQA-R files with the tiny random BERT as teacher and
+//! student: every kind of row runs, records are written, a second run computes nothing, a
+//! missing input run of a fusion row is recomputed, and the report has its tables. Skipped, with
+//! a message, where `../shared/data` is absent.
+
+use std::path::{Path, PathBuf};
+
+use optical::experiment::{
+    Experiment, ExperimentConfig, ExperimentOptions, RunRecord, record_path,
+};
+
+fn data_root() -> Option<PathBuf> {
+    let root = std::env::var_os("OPTICAL_DATA_ROOT").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+        PathBuf::from,
+    );
+    if root.join("eval").exists() {
+        Some(root)
+    } else {
+        eprintln!("skipped: no data at {}", root.display());
+        None
+    }
+}
+
+fn tiny() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../clir-encoders/tests/fixtures/tiny-bert")
+}
+
+fn grid(teacher: &Path) -> ExperimentConfig {
+    let text = format!(
+        r#"
+name = "tiny"
+seeds = [0, 1]
+collections = ["afriqa:hau:dev"]
+teacher = "{}"
+depth = 20
+budget = 40
+[distil.train]
+epochs = 1
+batch_size = 8
+max_len = 32
+checkpoint_every = 2
+[[method]]
+name = "zero-shot"
+kind = "dense"
+[[method]]
+name = "bm25"
+kind = "bm25"
+[[method]]
+name = "bm25-translated"
+kind = "bm25-translated"
+[[method]]
+name = "optical"
+kind = "distil"
+role = "system"
+distil = {{ method = "optical" }}
+[[method]]
+name = "rrf-bm25-optical"
+kind = "rrf"
+role = "system"
+of = ["bm25", "optical"]
+[[method]]
+name = "upper-bound"
+kind = "english"
+role = "reference"
+"#,
+        teacher.display()
+    );
+    let config: ExperimentConfig = toml::from_str(&text).unwrap();
+    config.check().unwrap();
+    config
+}
+
+fn options(config: &ExperimentConfig, root: &Path, work: &Path) -> ExperimentOptions {
+    let mut opts = ExperimentOptions::new(config);
+    opts.data_root = root.into();
+    opts.runs_dir = work.join("runs");
+    opts.records_dir = work.join("records");
+    opts.cache_dir = work.join("cache");
+    opts.progress = false;
+    opts
+}
+
+#[test]
+fn a_grid_runs_resumes_and_reports() {
+    let Some(root) = data_root() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let config = grid(&tiny());
+
+    let mut first = Experiment::new(config.clone(), options(&config, &root, work.path())).unwrap();
+    let s = first.run().unwrap();
+    // zero-shot, bm25, upper-bound once; bm25-translated, optical, rrf once per seed.
+    assert_eq!((s.computed, s.cached, s.trained), (9, 0, 2), "{s:?}");
+    let rec = RunRecord::load(&record_path(
+        &work.path().join("records"),
+        "afriqa-hau-dev",
+        "optical",
+        Some(1),
+    ))
+    .unwrap()
+    .unwrap();
+    assert_eq!(rec.seed, Some(1));
+    assert!(rec.num_queries > 100, "{}", rec.num_queries);
+    assert!(rec.training.is_some());
+    for key in ["ndcg_cut_10", "map", "mrr_10", "recall_100"] {
+        let v = rec.means[key];
+        assert!((0.0..=1.0).contains(&v), "{key} = {v}");
+    }
+    // Students are removed once their runs exist (keep_students = false).
+    assert!(
+        !work
+            .path()
+            .join("runs/students/hau/optical/seed-0/student")
+            .exists()
+    );
+
+    // A second sitting finds every record current.
+    let mut again = Experiment::new(config.clone(), options(&config, &root, work.path())).unwrap();
+    let s = again.run().unwrap();
+    assert_eq!((s.computed, s.cached, s.trained), (0, 9, 0), "{s:?}");
+
+    // A fusion row whose input run is gone (another machine) recomputes the input first.
+    std::fs::remove_file(work.path().join("runs/afriqa-hau-dev/optical/seed-0.trec")).unwrap();
+    std::fs::remove_file(record_path(
+        &work.path().join("records"),
+        "afriqa-hau-dev",
+        "rrf-bm25-optical",
+        Some(0),
+    ))
+    .unwrap();
+    let mut third = Experiment::new(config.clone(), options(&config, &root, work.path())).unwrap();
+    let s = third.run().unwrap();
+    assert_eq!((s.computed, s.trained), (2, 1), "{s:?}");
+
+    let md = third
+        .report("cargo run --example experiment -- tiny.toml", None)
+        .unwrap();
+    for want in [
+        "**nDCG@10**",
+        "**R@100**",
+        "| optical |",
+        "| upper-bound |",
+        "afriqa:hau:dev",
+        "9 run records",
+    ] {
+        assert!(md.contains(want), "missing {want:?} in\n{md}");
+    }
+
+    // A changed setting makes the affected records stale, and only those.
+    let mut changed = config.clone();
+    changed.budget = 32;
+    let stale = Experiment::new(changed.clone(), options(&changed, &root, work.path())).unwrap();
+    let current = stale.records().unwrap();
+    let methods: Vec<&str> = current.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(methods, ["zero-shot", "bm25", "upper-bound"], "{methods:?}");
+}
