@@ -90,6 +90,14 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A plot could not be drawn or written.
+    #[error("cannot draw {path}: {reason}")]
+    Plot {
+        /// The image file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// Writing a file failed.
     #[error("cannot write {path}")]
     Write {
