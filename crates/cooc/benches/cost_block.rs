@@ -1,11 +1,12 @@
-//! Cost-block lookup: one 64 × 64 block and a padded batch of 32, on statistics counted from a
-//! random Zipf-like corpus (fresh random data, not constants).
+//! The cooc bench target: counting (sentence and diagonal windows) and cost-block lookup (one
+//! 64 × 64 block and a padded batch of 32), on a random Zipf-like corpus (fresh random data,
+//! not constants).
 
 use std::hint::black_box;
 
 use cooc::{
     CoocStats, CoocTable, CostTable, CountOptions, Measure, SrcTokenId, TgtTokenId, Tokenizer,
-    WordOptions,
+    Window, WordOptions,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -37,6 +38,21 @@ fn bench(c: &mut Criterion) {
             )
         })
         .collect();
+    let mut group = c.benchmark_group("cpu");
+    group.sample_size(10);
+    for (name, window) in [
+        ("sentence", Window::Sentence),
+        ("diagonal_0.2", Window::Diagonal { width: 0.2 }),
+    ] {
+        let options = CountOptions {
+            window,
+            ..CountOptions::default()
+        };
+        group.bench_function(format!("count_{name}/pairs={}", corpus.len()), |b| {
+            b.iter(|| CoocTable::from_pairs(black_box(&corpus), &options).unwrap())
+        });
+    }
+    group.finish();
     let table = CoocTable::from_pairs(&corpus, &CountOptions::default()).unwrap();
     let stats = CoocStats::new(Tokenizer::word(WordOptions::default()), table, None);
     let costs = CostTable::new(&stats, Measure::Dice, 0.0).unwrap();
