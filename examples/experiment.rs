@@ -44,6 +44,9 @@ struct Args {
     /// Only these collections, as written in the config (repeatable).
     #[arg(long = "only-collection")]
     only_collections: Vec<String>,
+    /// Only these seeds in this sitting (repeatable); the report still expects every seed.
+    #[arg(long = "only-seed")]
+    only_seeds: Vec<u64>,
     /// Train at most this many students in this sitting.
     #[arg(long)]
     max_trainings: Option<usize>,
@@ -83,6 +86,7 @@ fn main() -> Result<()> {
     opts.only_methods = args.only_methods.clone();
     opts.only_collections = args.only_collections.clone();
     opts.max_trainings = args.max_trainings;
+    opts.only_seeds = args.only_seeds.clone();
     let mut experiment = Experiment::new(config, opts)?;
     if !args.report_only {
         let summary = experiment

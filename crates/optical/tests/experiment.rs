@@ -146,6 +146,16 @@ fn a_grid_runs_resumes_and_reports() {
         assert!(md.contains(want), "missing {want:?} in\n{md}");
     }
 
+    // A sitting without training budget runs the cheap rows and defers the students and the
+    // fusion rows that need them.
+    let fresh = tempfile::tempdir().unwrap();
+    let mut opts = options(&config, &root, fresh.path());
+    opts.cache_dir = work.path().join("cache");
+    opts.max_trainings = Some(0);
+    let mut cheap = Experiment::new(config.clone(), opts).unwrap();
+    let s = cheap.run().unwrap();
+    assert_eq!((s.computed, s.deferred, s.trained), (5, 4, 0), "{s:?}");
+
     // A changed setting makes the affected records stale, and only those.
     let mut changed = config.clone();
     changed.budget = 32;

@@ -103,6 +103,8 @@ fn bm25_on_afriqa_hausa() {
 }
 
 #[test]
+// The data README's measured figure, which happens to be close to 1/π.
+#[allow(clippy::approx_constant)]
 fn bm25_on_xquad_german() {
     bm25("xquad:de", 0.318);
 }

@@ -31,6 +31,10 @@ pub struct Cell {
     pub wall_s: f64,
     /// Training throughput (pairs/s) averaged over seeds, for trained methods.
     pub pairs_per_s: Option<f64>,
+    /// Share of training step time spent in Sinkhorn, averaged over seeds.
+    pub sinkhorn_share: Option<f64>,
+    /// Peak resident memory of the training process (MB), the largest over seeds.
+    pub peak_rss_mb: Option<f64>,
 }
 
 impl Cell {
@@ -69,10 +73,15 @@ impl Cell {
                 (k.clone(), sd(&xs))
             })
             .collect();
-        let rates: Vec<f64> = records
-            .iter()
-            .filter_map(|r| r.training.as_ref()?.get("pairs_per_s")?.as_f64())
-            .collect();
+        let training = |key: &str| -> Vec<f64> {
+            records
+                .iter()
+                .filter_map(|r| r.training.as_ref()?.get(key)?.as_f64())
+                .collect()
+        };
+        let rates = training("pairs_per_s");
+        let shares = training("sinkhorn_share");
+        let rss = training("peak_rss_mb");
         Some(Self {
             seeds: records.len(),
             per_query,
@@ -81,6 +90,8 @@ impl Cell {
             hosts: records.iter().map(|r| r.host.clone()).collect(),
             wall_s: records.iter().map(|r| r.wall_s).sum(),
             pairs_per_s: (!rates.is_empty()).then(|| mean(rates.iter().copied())),
+            sinkhorn_share: (!shares.is_empty()).then(|| mean(shares.iter().copied())),
+            peak_rss_mb: rss.iter().copied().reduce(f64::max),
         })
     }
 
@@ -300,9 +311,9 @@ fn table(out: &mut String, config: &ExperimentConfig, grid: &Grid, h: Headline, 
 fn provenance(out: &mut String, config: &ExperimentConfig, grid: &Grid) {
     let _ = writeln!(
         out,
-        "| method | cells done | ran on | wall time (s, all cells) | training pairs/s |"
+        "| method | cells done | ran on | wall time (s, all cells) | training pairs/s | Sinkhorn share of step time | peak RSS (MB) |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
     for m in &config.methods {
         let cells: Vec<&Cell> = grid
             .collections
@@ -314,12 +325,18 @@ fn provenance(out: &mut String, config: &ExperimentConfig, grid: &Grid) {
             .flat_map(|c| c.hosts.iter().map(String::as_str))
             .collect();
         let wall: f64 = cells.iter().map(|c| c.wall_s).sum();
-        let rates: Vec<f64> = cells.iter().filter_map(|c| c.pairs_per_s).collect();
-        let rate = if rates.is_empty() {
-            "–".to_owned()
-        } else {
-            format!("{:.1}", mean(rates.into_iter()))
+        let avg = |f: fn(&Cell) -> Option<f64>, fmt: fn(f64) -> String| {
+            let xs: Vec<f64> = cells.iter().filter_map(|c| f(c)).collect();
+            if xs.is_empty() {
+                "–".to_owned()
+            } else {
+                fmt(mean(xs.into_iter()))
+            }
         };
+        let rate = avg(|c| c.pairs_per_s, |v| format!("{v:.1}"));
+        let share = avg(|c| c.sinkhorn_share, |v| format!("{:.1}%", 100.0 * v));
+        let rss = cells.iter().filter_map(|c| c.peak_rss_mb).reduce(f64::max);
+        let rss = rss.map_or_else(|| "–".to_owned(), |v| format!("{v:.0}"));
         let hosts = if hosts.is_empty() {
             "–".to_owned()
         } else {
@@ -327,7 +344,7 @@ fn provenance(out: &mut String, config: &ExperimentConfig, grid: &Grid) {
         };
         let _ = writeln!(
             out,
-            "| {} | {}/{} | {hosts} | {wall:.0} | {rate} |",
+            "| {} | {}/{} | {hosts} | {wall:.0} | {rate} | {share} | {rss} |",
             m.name,
             cells.len(),
             grid.collections.len()
@@ -421,7 +438,10 @@ role = "system"
         let md = markdown(&config, &grid);
         assert!(md.contains("| zero-shot | .250 | .250 |"), "{md}");
         assert!(md.contains("| optical | .625†‡ | .625 |"), "{md}");
-        assert!(md.contains("| optical | 1/1 | cpu | 2 |"), "{md}");
+        assert!(
+            md.contains("| optical | 1/1 | cpu | 2 | – | – | – |"),
+            "{md}"
+        );
         assert_eq!(
             grid.best_baseline(&config, "afriqa:hau:test").as_deref(),
             Some("zero-shot")

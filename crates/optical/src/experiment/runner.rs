@@ -42,6 +42,9 @@ pub struct ExperimentOptions {
     pub only_collections: Vec<String>,
     /// Stop after this many newly trained students (a sitting's budget); `None`: no limit.
     pub max_trainings: Option<usize>,
+    /// Run only these seeds in this sitting (all of the config's when empty); records and
+    /// reports still count every seed of the config.
+    pub only_seeds: Vec<u64>,
 }
 
 impl ExperimentOptions {
@@ -57,6 +60,7 @@ impl ExperimentOptions {
             only_methods: Vec::new(),
             only_collections: Vec::new(),
             max_trainings: None,
+            only_seeds: Vec::new(),
         }
     }
 }
@@ -180,7 +184,11 @@ impl Experiment {
                 .collect();
             for method in &methods {
                 for seed in self.seeds_of(method) {
-                    self.fill(method, &group, seed, &mut summary)?;
+                    let wanted = self.opts.only_seeds.is_empty()
+                        || seed.is_none_or(|s| self.opts.only_seeds.contains(&s));
+                    if wanted {
+                        self.fill(method, &group, seed, &mut summary)?;
+                    }
                 }
             }
         }
@@ -331,11 +339,14 @@ impl Experiment {
         if todo.is_empty() {
             return Ok(());
         }
-        if method.kind == MethodKind::Distil
-            && self
-                .opts
-                .max_trainings
-                .is_some_and(|m| summary.trained >= m)
+        let exhausted = self
+            .opts
+            .max_trainings
+            .is_some_and(|m| summary.trained >= m);
+        if exhausted
+            && todo
+                .iter()
+                .any(|(spec, _, _)| self.needs_training(method, spec, seed))
         {
             summary.deferred += todo.len();
             return Ok(());
@@ -382,6 +393,26 @@ impl Experiment {
             );
         }
         Ok(())
+    }
+
+    /// Whether computing the cell would train a student: a distillation row, or a fusion row
+    /// with a distillation input whose run is not on disk.
+    fn needs_training(
+        &self,
+        method: &MethodSpec,
+        spec: &CollectionSpec,
+        seed: Option<u64>,
+    ) -> bool {
+        match method.kind {
+            MethodKind::Distil => true,
+            MethodKind::Rrf => method.of.iter().any(|name| {
+                self.config.method(name).is_some_and(|m| {
+                    let s = if self.seeded(m) { seed } else { None };
+                    !self.run_path(spec, &m.name, s).exists() && self.needs_training(m, spec, s)
+                })
+            }),
+            _ => false,
+        }
     }
 
     /// The runs of one row and seed for `todo`'s collections (same language), each with the
