@@ -66,7 +66,9 @@ impl LexiconOptions {
 ///     ("mota babba", "big car"),
 ///     ("mota karama", "small car"),
 /// ];
-/// let pairs = bitext.iter().flat_map(|&(s, t)| [(s.to_string(), t.to_string()); 2]);
+/// let pairs = bitext
+///     .iter()
+///     .flat_map(|&(s, t)| std::iter::repeat_n((s.to_string(), t.to_string()), 2));
 /// let lexicon = Lexicon::from_bitext(pairs, &LexiconOptions::default())?;
 /// assert_eq!(lexicon.translate("Gida babba a Kano"), "house big a kano");
 /// # Ok::<(), optical::Error>(())
