@@ -121,16 +121,6 @@ pub fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-fn git_commit() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
 /// SplitMix64: decorrelates `(seed, k)` into a seed.
 fn mix(seed: u64, k: u64) -> u64 {
     let mut z = seed ^ k.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -603,7 +593,7 @@ fn write_record(
         format: "optical-distil-record-v1".into(),
         fingerprint: fingerprint.into(),
         config: cfg.clone(),
-        git_commit: git_commit(),
+        git_commit: crate::experiment::git_commit(),
         seed: cfg.train.seed,
         bitext_pairs: pairs.len(),
         bitext_sha256: hex(&h.finalize()),
