@@ -15,7 +15,7 @@ use super::plot::{Chart, Series};
 use super::record::{RunRecord, git_commit, per_query_headline, record_path, unix_now};
 use super::report::{Grid, markdown};
 use crate::data::bitext::{self, BitextSpec, LeakGuard};
-use crate::data::{CollectionSpec, EvalCollection, Topic, write_atomically};
+use crate::data::{CollectionSpec, EvalCollection, Topic};
 use crate::distil::{self, DistilConfig};
 use crate::model::{Role, load_encoder};
 use crate::retrieve::{Bm25Index, DenseIndex, Lexicon, LexiconOptions, rrf};
@@ -480,17 +480,6 @@ impl Experiment {
                     cache_dir: Some(self.opts.cache_dir.join("teacher")),
                     ..distil::RunOptions::default()
                 };
-                // A finished run whose student was removed after its runs were written
-                // (keep_students = false) is trained again: its record alone cannot encode.
-                if !dir.join("student").join("config.json").exists() {
-                    let stale = dir.join("record.json");
-                    if stale.exists() {
-                        std::fs::remove_file(&stale).map_err(|source| Error::Write {
-                            path: stale.clone(),
-                            source,
-                        })?;
-                    }
-                }
                 eprintln!(
                     "training {} for {lang}, seed {seed_value} → {}",
                     method.name,
@@ -555,8 +544,7 @@ impl Experiment {
         seed: Option<u64>,
         run: Run,
     ) -> Result<Run> {
-        let path = self.run_path(spec, &method.name, seed);
-        write_atomically(&path, |w| run.write(w))?;
+        crate::retrieve::save_run(&run, &self.run_path(spec, &method.name, seed))?;
         Ok(run)
     }
 
