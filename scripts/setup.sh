@@ -8,7 +8,8 @@
 #   models/multilingual-e5-small  the same model dequantised into a Hugging Face folder (step 4b)
 #
 # Every step writes a stamp file only after it has succeeded, so an interrupted set-up is resumed
-# (not corrupted) by the next run. Nothing outside the project folder is written except pip's cache.
+# (not corrupted) by the next run. Nothing outside the project folder is written (pip runs with
+# --no-cache-dir: the ~2.5 GB of wheels are not kept a second time in ~/.cache/pip).
 # Usage: scripts/setup.sh [--reference]   (--reference adds the Python peers used by fixtures and
 # bench scripts: POT, pytrec_eval, scipy, transformers, sentence-transformers)
 set -euo pipefail
@@ -45,7 +46,7 @@ stamp() { mkdir -p "$STAMPS" && : >"$STAMPS/$1"; }
 
 pip_install() {
   # pip is itself transactional per package; a failure here leaves no stamp, so the step reruns.
-  if ! "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q "$@"; then
+  if ! "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input --no-cache-dir -q "$@"; then
     die "pip could not install: $* — is PyPI reachable (check network, PIP_INDEX_URL, proxy)? Fix it and re-run; finished steps are kept."
   fi
 }
@@ -78,6 +79,13 @@ site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["pur
 
 # --- 3. libtorch (lean: the torch wheel without its Python deps, plus its CUDA runtime) -------
 if ! stamped "torch-$TORCH_VERSION"; then
+  # The wheels unpack to ~5.3 GB and pip needs room for the downloads while it installs; say so
+  # up front rather than fail half-way with ENOSPC.
+  need_kb=$((7 * 1024 * 1024))
+  free_kb=$(df -Pk "$ROOT" | awk 'NR == 2 { print $4 }')
+  if [ -n "$free_kb" ] && [ "$free_kb" -lt "$need_kb" ]; then
+    die "libtorch needs ~7 GB free in $ROOT during installation; only $((free_kb / 1024)) MB are free. Free some space and re-run."
+  fi
   log "installing libtorch $TORCH_VERSION from PyPI (torch wheel + CUDA runtime wheels, ~2.5 GB)"
   pip_install --no-deps "torch==$TORCH_VERSION" "${CUDA_WHEELS[@]}"
   [ -f "$site/torch/lib/libtorch_cpu.so" ] || die "torch wheel installed but $site/torch/lib/libtorch_cpu.so is missing."
