@@ -234,8 +234,60 @@ impl Encoder {
         let use_autocast = self.options.autocast && self.device().is_cuda();
         let states = tch::autocast(use_autocast, || {
             self.model.forward(&batch.ids, &batch.attention_mask, train)
-        })?
-        .f_to_kind(Kind::Float)?;
+        })?;
+        self.finish(states, batch)
+    }
+
+    /// The word embeddings `[B, L, d]` of a tokenised batch, transformers' `inputs_embeds`
+    /// (see [`Transformer::embed_inputs`]): what [`Encoder::forward_embeds`] takes, e.g. with an
+    /// adversarial perturbation added. Gradients reach the word table only when it is trained
+    /// (not [`Freeze::embeddings`]); the gradient with respect to these embeddings can always be
+    /// taken by adding a leaf that requires it.
+    ///
+    /// ```
+    /// use clir_encoders::{Encoder, tch::{self, Device}};
+    /// # fn main() -> clir_encoders::Result<()> {
+    /// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny-bert");
+    /// let encoder = Encoder::load(dir, Device::Cpu)?;
+    /// let batch = encoder.tokenize(&["a cat sat", "the dog"])?;
+    /// let embeds = encoder.embed_inputs(&batch)?;
+    /// let clean = tch::no_grad(|| encoder.forward_embeds(&batch, &embeds, false))?;
+    /// let moved = tch::no_grad(|| encoder.forward_embeds(&batch, &(&embeds + 0.1), false))?;
+    /// assert_eq!(clean.states.size(), moved.states.size());
+    /// assert!((&clean.pooled - &moved.pooled).abs().max().double_value(&[]) > 0.0);
+    /// # Ok(()) }
+    /// ```
+    pub fn embed_inputs(&self, batch: &TokenBatch) -> Result<Tensor> {
+        self.model.embed_inputs(&batch.ids)
+    }
+
+    /// [`Encoder::forward`] from word embeddings `inputs_embeds` `[B, L, d]` in place of the
+    /// batch's ids (which still give the positions, masks and ids of the output). With
+    /// `inputs_embeds = embed_inputs(batch)` the result is exactly `forward(batch)`.
+    pub fn forward_embeds(
+        &self,
+        batch: &TokenBatch,
+        inputs_embeds: &Tensor,
+        train: bool,
+    ) -> Result<EncoderOutput> {
+        let use_autocast = self.options.autocast && self.device().is_cuda();
+        let states = tch::autocast(use_autocast, || {
+            self.model
+                .forward_embeds(&batch.ids, inputs_embeds, &batch.attention_mask, train)
+        })?;
+        let batch = TokenBatch {
+            ids: batch.ids.shallow_clone(),
+            attention_mask: batch.attention_mask.shallow_clone(),
+            content_mask: batch.content_mask.shallow_clone(),
+            token_ids: batch.token_ids.clone(),
+            offsets: batch.offsets.clone(),
+        };
+        self.finish(states, batch)
+    }
+
+    /// Pools final states (through the head, normalised if asked) into an [`EncoderOutput`].
+    fn finish(&self, states: Tensor, batch: TokenBatch) -> Result<EncoderOutput> {
+        let states = states.f_to_kind(Kind::Float)?;
         let mut pooled = self.options.pooling.pool(&states, &batch.attention_mask)?;
         if let Some((w, b)) = &self.projection {
             pooled = pooled.f_linear(w, Some(b))?;

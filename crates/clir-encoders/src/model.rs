@@ -9,7 +9,7 @@
 use tch::{Kind, Tensor, nn};
 
 use crate::{
-    Result,
+    Error, Result,
     config::{Activation, Architecture, EncoderConfig},
     weights::Checkpoint,
 };
@@ -214,13 +214,43 @@ impl Transformer {
     /// Final hidden states `[B, L, d]` for token ids `[B, L]` and attention mask `[B, L]`
     /// (1 = token, 0 = padding). `train` turns dropout on.
     pub fn forward(&self, ids: &Tensor, attention_mask: &Tensor, train: bool) -> Result<Tensor> {
+        self.forward_embeds(ids, &self.embed_inputs(ids)?, attention_mask, train)
+    }
+
+    /// The word embeddings `[B, L, d]` of token ids `[B, L]`: the rows of the word table, before
+    /// position and token-type embeddings and the embedding layer norm — transformers'
+    /// `inputs_embeds` (`BertEmbeddings.word_embeddings(input_ids)`). In the autograd graph of
+    /// the word table when that requires gradients.
+    pub fn embed_inputs(&self, ids: &Tensor) -> Result<Tensor> {
+        Ok(Tensor::f_embedding(&self.word, ids, -1, false, false)?)
+    }
+
+    /// [`Transformer::forward`] from given word embeddings `inputs_embeds` `[B, L, d]` (for
+    /// instance [`Transformer::embed_inputs`] plus a perturbation) instead of looking `ids` up.
+    /// `ids` still give the position ids, so padded XLM-R rows are positioned exactly as in
+    /// `forward` (transformers' `inputs_embeds` path, which has no ids, numbers padding too).
+    pub fn forward_embeds(
+        &self,
+        ids: &Tensor,
+        inputs_embeds: &Tensor,
+        attention_mask: &Tensor,
+        train: bool,
+    ) -> Result<Tensor> {
         let c = &self.config;
         let (b, l) = ids.size2()?;
+        let expected = [b, l, c.hidden_size];
+        if inputs_embeds.size() != expected {
+            return Err(Error::InvalidInput {
+                reason: format!(
+                    "inputs_embeds has shape {:?}, the ids need {expected:?}",
+                    inputs_embeds.size()
+                ),
+            });
+        }
         let pos = self.position_ids(ids)?;
-        let word = Tensor::f_embedding(&self.word, ids, -1, false, false)?;
         let posv = Tensor::f_embedding(&self.position, &pos, -1, false, false)?;
         let typ = self.token_type.f_get(0)?;
-        let x = word.f_add(&posv)?.f_add(&typ)?;
+        let x = inputs_embeds.f_add(&posv)?.f_add(&typ)?;
         let mut x = self
             .emb_norm
             .forward(&x)?
