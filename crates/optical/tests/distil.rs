@@ -10,8 +10,9 @@ use std::sync::{Mutex, MutexGuard};
 use optical::clir_encoders::tch::Tensor;
 use optical::data::bitext::{BitextPair, Source};
 use optical::distil::{
-    CostKind, DistilConfig, DistilReport, GradientMode, LossCost, Marginals, Method, OtLoss,
-    RunOptions, distil, distil_pairs,
+    AdversaryInput, CostKind, DistilConfig, DistilReport, EmbeddingAdversary, GradientMode,
+    LanguageAdversary, LossCost, Marginals, Method, OtLoss, PerturbKind, RunOptions, distil,
+    distil_pairs,
 };
 use rand::{Rng, SeedableRng};
 
@@ -158,6 +159,151 @@ fn interrupted_and_resumed_run_matches_uninterrupted() {
         .max()
         .double_value(&[]);
     assert!(moved > 1e-5, "training did not change {name}");
+}
+
+/// `cfg` with PGD on the embeddings and a token-level language discriminator (both terms on, so
+/// that both histories and the discriminator's state must survive a resume).
+fn adversarial(mut cfg: DistilConfig) -> DistilConfig {
+    cfg.adversarial.embedding = Some(EmbeddingAdversary {
+        kind: PerturbKind::Pgd,
+        epsilon: 0.05,
+        weight: 1.0,
+        steps: Some(2),
+        alpha: None,
+    });
+    cfg.adversarial.language = Some(LanguageAdversary {
+        weight: 0.1,
+        lambda: 1.0,
+        on: AdversaryInput::Token,
+        hidden: 16,
+        lr: Some(1e-3),
+    });
+    cfg
+}
+
+#[test]
+fn interrupted_and_resumed_adversarial_run_matches_uninterrupted() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let pairs = synthetic_pairs(40, 1);
+    let cfg = adversarial(tiny_config(Method::Optical));
+    cfg.check().unwrap();
+    let opts = options(&tmp.path().join("cache"));
+
+    let whole = distil_pairs(&cfg, &pairs, &tmp.path().join("whole"), &opts).unwrap();
+    assert_eq!(whole.steps, 10);
+    let adv = whole.adversarial.clone().expect("adversarial report");
+    assert_eq!(adv.discriminator_accuracies.len(), 10);
+    assert!(adv.perturbation_gain.is_some_and(f64::is_finite));
+
+    let out = tmp.path().join("interrupted");
+    let stop = RunOptions {
+        stop_after_steps: Some(5),
+        ..opts.clone()
+    };
+    distil_pairs(&cfg, &pairs, &out, &stop).unwrap();
+    assert!(out.join("checkpoint/discriminator.safetensors").is_file());
+    assert!(
+        out.join("checkpoint/discriminator_optimizer.safetensors")
+            .is_file()
+    );
+    let resumed = RunOptions {
+        resume: true,
+        ..opts.clone()
+    };
+    let rest = distil_pairs(&cfg, &pairs, &out, &resumed).unwrap();
+    assert_eq!(rest.resumed_from, Some(4));
+    assert_eq!(rest.losses, whole.losses);
+    assert_eq!(
+        rest.adversarial, whole.adversarial,
+        "same diagnostics, bit for bit"
+    );
+    let diff = max_abs_diff(&weights(&whole), &weights(&rest));
+    assert!(diff <= 1e-6, "resumed weights differ by {diff}");
+
+    // The same run without the adversarial terms trains differently.
+    let plain = distil_pairs(
+        &tiny_config(Method::Optical),
+        &pairs,
+        &tmp.path().join("plain"),
+        &opts,
+    )
+    .unwrap();
+    assert!(plain.adversarial.is_none());
+    assert_ne!(plain.losses, whole.losses);
+}
+
+#[test]
+fn every_method_trains_with_each_adversarial_term() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let pairs = synthetic_pairs(32, 6);
+    let opts = options(&tmp.path().join("cache"));
+    for method in [
+        Method::Optical,
+        Method::SentenceKd,
+        Method::TokenKd,
+        Method::InfoNce,
+    ] {
+        let fgm = EmbeddingAdversary {
+            epsilon: 0.05,
+            ..EmbeddingAdversary::default()
+        };
+        for (term, on) in [
+            ("fgm", None),
+            ("lang-sentence", Some(AdversaryInput::Sentence)),
+            ("lang-token", Some(AdversaryInput::Token)),
+        ] {
+            let mut cfg = tiny_config(method);
+            cfg.train.checkpoint_every = 1000;
+            match on {
+                None => cfg.adversarial.embedding = Some(fgm.clone()),
+                Some(on) => {
+                    cfg.adversarial.language = Some(LanguageAdversary {
+                        on,
+                        hidden: 8,
+                        ..LanguageAdversary::default()
+                    });
+                }
+            }
+            cfg.check().unwrap();
+            let name = format!("{}-{term}", method.name());
+            let r = distil_pairs(&cfg, &pairs, &tmp.path().join(&name), &opts)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(r.steps, 8, "{name}");
+            assert!(
+                r.losses.iter().all(|l| l.is_finite()),
+                "{name}: {:?}",
+                r.losses
+            );
+            let adv = r.adversarial.expect("adversarial report");
+            match on {
+                None => {
+                    assert!(adv.perturbation_gain.is_some_and(f64::is_finite), "{name}");
+                    assert!(adv.discriminator_accuracy.is_none());
+                }
+                Some(_) => {
+                    assert!(adv.perturbation_gain.is_none());
+                    let acc = adv.discriminator_accuracy.expect("accuracy");
+                    assert!((0.0..=1.0).contains(&acc), "{name}: {acc}");
+                    assert_eq!(adv.discriminator_accuracies.len(), 8);
+                    assert!(
+                        adv.discriminator_accuracies
+                            .iter()
+                            .all(|a| (0.0..=1.0).contains(a))
+                    );
+                    assert!(
+                        adv.discriminator_loss
+                            .is_some_and(|l| l.is_finite() && l > 0.0)
+                    );
+                }
+            }
+            eprintln!(
+                "{name}: loss {:.4} -> {:.4}, gain {:?}, discriminator accuracy {:?}",
+                r.first_loss, r.final_loss, adv.perturbation_gain, adv.discriminator_accuracy
+            );
+        }
+    }
 }
 
 #[test]

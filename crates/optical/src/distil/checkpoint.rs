@@ -9,6 +9,8 @@ use clir_encoders::tch::{self, Device, Tensor};
 use clir_encoders::{Encoder, Trainer};
 use serde::{Deserialize, Serialize};
 
+use super::adversarial::Discriminator;
+
 use crate::{Error, Result};
 
 const WEIGHTS: &str = "weights.safetensors";
@@ -27,6 +29,15 @@ pub struct CheckpointState {
     /// not always round-trip to the same bits, and a resumed run must report identical losses).
     #[serde(with = "f64_bits")]
     pub losses: Vec<f64>,
+    /// Per step, `L(E + δ) − L(E)` of the embedding adversary (empty when it is off).
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "f64_bits")]
+    pub perturbation_gains: Vec<f64>,
+    /// Per step, the language discriminator's loss (empty when it is off).
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "f64_bits")]
+    pub discriminator_losses: Vec<f64>,
+    /// Per step, the language discriminator's balanced accuracy (empty when it is off).
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "f64_bits")]
+    pub discriminator_accuracies: Vec<f64>,
 }
 
 mod f64_bits {
@@ -60,11 +71,13 @@ fn old_path(dir: &Path) -> PathBuf {
     dir.with_file_name(name)
 }
 
-/// Writes a checkpoint into `dir` atomically (replacing any previous one).
+/// Writes a checkpoint into `dir` atomically (replacing any previous one), with the language
+/// discriminator's parameters and optimiser state when there is one.
 pub(crate) fn save(
     dir: &Path,
     student: &Encoder,
     trainer: &Trainer,
+    discriminator: Option<&Discriminator>,
     state: &CheckpointState,
 ) -> Result<()> {
     let parent = dir
@@ -88,6 +101,9 @@ pub(crate) fn save(
     }
     Tensor::write_safetensors(&cpu, tmp.path().join(WEIGHTS))?;
     trainer.save_state(tmp.path().join(OPTIMIZER))?;
+    if let Some(d) = discriminator {
+        d.save(tmp.path())?;
+    }
     let json = serde_json::to_string(state).map_err(|e| Error::Write {
         path: dir.join(STATE),
         source: std::io::Error::other(e),
@@ -127,13 +143,15 @@ pub(crate) fn remove(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Restores the trained parameters of `student` and the state of `trainer` from `dir`,
-/// checking that it was written by a run with `fingerprint`.
+/// Restores the trained parameters of `student`, the state of `trainer` and the language
+/// discriminator (when there is one) from `dir`, checking that it was written by a run with
+/// `fingerprint`.
 pub(crate) fn load(
     dir: &Path,
     fingerprint: &str,
     student: &Encoder,
     trainer: &mut Trainer,
+    discriminator: Option<&mut Discriminator>,
 ) -> Result<CheckpointState> {
     let resume_err = |reason: String| Error::Resume {
         path: dir.into(),
@@ -187,6 +205,16 @@ pub(crate) fn load(
             trainer.step(),
             state.step
         )));
+    }
+    if let Some(d) = discriminator {
+        d.load(dir)?;
+        if d.steps() != state.step {
+            return Err(resume_err(format!(
+                "discriminator at step {}, state at step {}",
+                d.steps(),
+                state.step
+            )));
+        }
     }
     Ok(state)
 }

@@ -322,6 +322,130 @@ impl Default for TokenKdConfig {
     }
 }
 
+/// How the embedding-space perturbation is found (`[adversarial] embedding.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PerturbKind {
+    /// One normalised gradient step to the sphere of radius `epsilon` (Miyato et al. 2017).
+    #[default]
+    Fgm,
+    /// `steps` normalised ascent steps of size `alpha`, each projected onto the ball (Madry et
+    /// al. 2018; FreeLB's L2 ball on word embeddings).
+    Pgd,
+}
+
+/// `[adversarial] embedding`: perturb the student's word embeddings inside an L2 ball of
+/// radius `epsilon` per sequence and add `weight ·` the method's loss on the perturbed input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmbeddingAdversary {
+    /// FGM or PGD.
+    pub kind: PerturbKind,
+    /// Radius of the L2 ball, per sequence, in word-embedding units.
+    pub epsilon: f64,
+    /// Weight of the loss on the perturbed input.
+    pub weight: f64,
+    /// PGD ascent steps (the first uses the clean gradient); absent = 3. PGD only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steps: Option<usize>,
+    /// PGD step size; absent = `2.5 epsilon / steps` (Madry et al.'s rule). PGD only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f64>,
+}
+
+impl Default for EmbeddingAdversary {
+    fn default() -> Self {
+        Self {
+            kind: PerturbKind::Fgm,
+            epsilon: 1.0,
+            weight: 1.0,
+            steps: None,
+            alpha: None,
+        }
+    }
+}
+
+impl EmbeddingAdversary {
+    /// Ascent steps: 1 for FGM, `steps` (default 3) for PGD.
+    pub fn steps(&self) -> usize {
+        match self.kind {
+            PerturbKind::Fgm => 1,
+            PerturbKind::Pgd => self.steps.unwrap_or(3),
+        }
+    }
+
+    /// Step size: `epsilon` for FGM (one step to the sphere), `alpha` (default
+    /// `2.5 epsilon / steps`) for PGD.
+    pub fn alpha(&self) -> f64 {
+        match self.kind {
+            PerturbKind::Fgm => self.epsilon,
+            PerturbKind::Pgd => self
+                .alpha
+                .unwrap_or(2.5 * self.epsilon / self.steps().max(1) as f64),
+        }
+    }
+}
+
+/// Which vectors the language discriminator sees (`[adversarial] language.on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdversaryInput {
+    /// Pooled sentence vectors `p_s` against the teacher's `p_t`.
+    #[default]
+    Sentence,
+    /// Content-token states `s_i` against the teacher's `t_j`.
+    Token,
+}
+
+/// `[adversarial] language`: a one-hidden-layer MLP tells student (LRL) vectors from teacher
+/// (English) ones; the student gets its gradient reversed and scaled by `lambda`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LanguageAdversary {
+    /// Weight of the reversed discriminator loss in the student's objective.
+    pub weight: f64,
+    /// Gradient-reversal scale `λ` (Ganin & Lempitsky 2015).
+    pub lambda: f64,
+    /// Sentence or token vectors.
+    pub on: AdversaryInput,
+    /// Hidden units of the discriminator.
+    pub hidden: usize,
+    /// The discriminator's AdamW learning rate (constant); absent = `train.lr`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
+}
+
+impl Default for LanguageAdversary {
+    fn default() -> Self {
+        Self {
+            weight: 0.1,
+            lambda: 1.0,
+            on: AdversaryInput::Sentence,
+            hidden: 256,
+            lr: None,
+        }
+    }
+}
+
+/// `[adversarial]`: optional adversarial terms, usable with every method; both off by default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdversarialConfig {
+    /// Embedding-space perturbation of the student (FGM / PGD).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedding: Option<EmbeddingAdversary>,
+    /// Language discriminator with gradient reversal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<LanguageAdversary>,
+}
+
+impl AdversarialConfig {
+    /// Whether neither term is on (then the run is exactly the plain method).
+    pub fn is_off(&self) -> bool {
+        self.embedding.is_none() && self.language.is_none()
+    }
+}
+
 /// Every setting of one distillation run (TOML; every field has a default).
 ///
 /// ```
@@ -359,6 +483,10 @@ pub struct DistilConfig {
     pub infonce: InfoNceConfig,
     /// Token-KD's settings (`method = "token-kd"`).
     pub token_kd: TokenKdConfig,
+    /// Adversarial training (any method); omitted from the serialised form, and so from the
+    /// fingerprint, when off, so that configurations without it keep their fingerprints.
+    #[serde(skip_serializing_if = "AdversarialConfig::is_off")]
+    pub adversarial: AdversarialConfig,
 }
 
 impl Default for DistilConfig {
@@ -373,6 +501,7 @@ impl Default for DistilConfig {
             optical: OpticalConfig::default(),
             infonce: InfoNceConfig::default(),
             token_kd: TokenKdConfig::default(),
+            adversarial: AdversarialConfig::default(),
         }
     }
 }
@@ -512,6 +641,54 @@ impl DistilConfig {
         if !(k.sentence_weight.is_finite() && k.sentence_weight >= 0.0) {
             return bad("token_kd.sentence_weight", "must be finite and >= 0");
         }
+        self.check_adversarial()
+    }
+
+    fn check_adversarial(&self) -> Result<()> {
+        let positive = |field: &str, x: f64| {
+            if x.is_finite() && x > 0.0 {
+                Ok(())
+            } else {
+                bad(field, format!("must be finite and > 0, got {x}"))
+            }
+        };
+        if let Some(e) = &self.adversarial.embedding {
+            positive("adversarial.embedding.epsilon", e.epsilon)?;
+            positive("adversarial.embedding.weight", e.weight)?;
+            match e.kind {
+                PerturbKind::Fgm => {
+                    if e.steps.is_some() || e.alpha.is_some() {
+                        return bad(
+                            "adversarial.embedding.kind",
+                            "steps and alpha are PGD settings: set kind = \"pgd\" or drop them",
+                        );
+                    }
+                }
+                PerturbKind::Pgd => {
+                    if e.steps == Some(0) {
+                        return bad("adversarial.embedding.steps", "must be >= 1, got 0");
+                    }
+                    if let Some(a) = e.alpha {
+                        positive("adversarial.embedding.alpha", a)?;
+                    }
+                }
+            }
+        }
+        if let Some(l) = &self.adversarial.language {
+            positive("adversarial.language.weight", l.weight)?;
+            if !(l.lambda.is_finite() && l.lambda >= 0.0) {
+                return bad(
+                    "adversarial.language.lambda",
+                    format!("must be finite and >= 0, got {}", l.lambda),
+                );
+            }
+            if l.hidden == 0 {
+                return bad("adversarial.language.hidden", "must be >= 1, got 0");
+            }
+            if let Some(lr) = l.lr {
+                positive("adversarial.language.lr", lr)?;
+            }
+        }
         Ok(())
     }
 
@@ -583,6 +760,142 @@ mod tests {
         let mut cfg = DistilConfig::default();
         cfg.bitext.sources = vec!["nope".into()];
         assert!(cfg.check().is_err());
+    }
+
+    /// Configurations and fingerprints from `record.json` files written before `[adversarial]`
+    /// existed (runs/main/students/hau/{optical,infonce}/seed-0, git 0a84bc8).
+    const OLD_RECORDS: [(&str, &str); 2] = [
+        (
+            r#"{"lang":"hau","teacher":"models/multilingual-e5-small","method":"optical","bitext":{"budget":1000,"sources":["flores-dev","ntrex","lafand","menyo"],"seed":0},"train":{"epochs":1,"batch_size":16,"lr":2e-5,"weight_decay":0.01,"warmup_ratio":0.1,"schedule":"linear","max_len":64,"freeze_embeddings":true,"freeze_layers_below":0,"seed":0,"checkpoint_every":50,"grad_clip":1.0},"optical":{"cost":"mix","lambda":0.5,"loss_cost":"plan","loss":"ot","eps":0.05,"max_iter":200,"tol":0.0001,"gradient":"detach","marginals":"uniform","sentence_weight":0.0},"infonce":{"temperature":0.05,"symmetric":false},"token_kd":{"align":"argmax-intersection","max_cost":0.95,"sentence_weight":0.0}}"#,
+            "43cc39f3fa1a43c2e5cff5cbc6791c19f3b2450627cf074cd9a24a7be4755d49",
+        ),
+        (
+            r#"{"lang":"hau","teacher":"models/multilingual-e5-small","method":"infonce","bitext":{"budget":1000,"sources":["flores-dev","ntrex","lafand","menyo"],"seed":0},"train":{"epochs":1,"batch_size":16,"lr":2e-5,"weight_decay":0.01,"warmup_ratio":0.1,"schedule":"linear","max_len":64,"freeze_embeddings":true,"freeze_layers_below":0,"seed":0,"checkpoint_every":50,"grad_clip":1.0},"optical":{"cost":"mix","lambda":0.5,"loss_cost":"plan","loss":"ot","eps":0.05,"max_iter":200,"tol":0.0001,"gradient":"detach","marginals":"uniform","sentence_weight":0.0},"infonce":{"temperature":0.05,"symmetric":false},"token_kd":{"align":"argmax-intersection","max_cost":0.95,"sentence_weight":0.0}}"#,
+            "7ab796832bfa85bb65217e25a46384de567627aa0144075fdc2550dadd543251",
+        ),
+    ];
+
+    #[test]
+    fn old_configurations_keep_their_fingerprints() {
+        for (json, fingerprint) in OLD_RECORDS {
+            let cfg: DistilConfig = serde_json::from_str(json).unwrap();
+            assert!(cfg.adversarial.is_off());
+            assert_eq!(cfg.fingerprint(), fingerprint);
+            let again = serde_json::to_string(&cfg).unwrap();
+            assert!(!again.contains("adversarial"));
+        }
+        // An adversarial term changes it, and each setting of it counts.
+        let base: DistilConfig = serde_json::from_str(OLD_RECORDS[0].0).unwrap();
+        let mut fgm = base.clone();
+        fgm.adversarial.embedding = Some(EmbeddingAdversary::default());
+        let mut lang = base.clone();
+        lang.adversarial.language = Some(LanguageAdversary::default());
+        let mut lang2 = lang.clone();
+        if let Some(l) = lang2.adversarial.language.as_mut() {
+            l.lambda = 0.5;
+        }
+        let prints = [&base, &fgm, &lang, &lang2].map(|c| c.fingerprint());
+        for i in 0..prints.len() {
+            for j in 0..i {
+                assert_ne!(prints[i], prints[j], "{i} vs {j}");
+            }
+        }
+    }
+
+    #[test]
+    fn adversarial_settings_parse_and_round_trip() {
+        let cfg: DistilConfig = toml::from_str(
+            r#"
+            [adversarial]
+            embedding = { kind = "pgd", epsilon = 0.5, weight = 1.0, steps = 3, alpha = 0.4 }
+            language = { weight = 0.1, lambda = 1.0, on = "token", hidden = 64, lr = 1e-4 }
+            "#,
+        )
+        .unwrap();
+        cfg.check().unwrap();
+        let e = cfg.adversarial.embedding.as_ref().unwrap();
+        assert_eq!((e.kind, e.steps(), e.alpha()), (PerturbKind::Pgd, 3, 0.4));
+        let l = cfg.adversarial.language.as_ref().unwrap();
+        assert_eq!(
+            (l.on, l.hidden, l.lr),
+            (AdversaryInput::Token, 64, Some(1e-4))
+        );
+        let back: DistilConfig = toml::from_str(&toml::to_string(&cfg).unwrap()).unwrap();
+        assert_eq!(back, cfg);
+
+        let fgm: DistilConfig =
+            toml::from_str("[adversarial]\nembedding = { kind = \"fgm\" }").unwrap();
+        let e = fgm.adversarial.embedding.as_ref().unwrap();
+        assert_eq!((e.steps(), e.alpha(), e.epsilon), (1, 1.0, 1.0));
+        let pgd: DistilConfig =
+            toml::from_str("[adversarial]\nembedding = { kind = \"pgd\", epsilon = 0.6 }").unwrap();
+        let e = pgd.adversarial.embedding.as_ref().unwrap();
+        assert_eq!(e.steps(), 3);
+        approx::assert_relative_eq!(e.alpha(), 0.5);
+    }
+
+    fn field_of(toml_text: &str) -> String {
+        let cfg: DistilConfig = toml::from_str(toml_text).unwrap();
+        match cfg.check() {
+            Err(Error::Config { field, reason }) => {
+                assert!(!reason.is_empty());
+                field
+            }
+            other => panic!("{toml_text}: expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn adversarial_errors_name_the_field() {
+        for key in [
+            "[adversarial]\nembeding = { kind = \"fgm\" }",
+            "[adversarial]\nembedding = { kind = \"fgsm\" }",
+            "[adversarial]\nembedding = { eps = 1.0 }",
+            "[adversarial]\nlanguage = { on = \"word\" }",
+            "[adversarial]\nlanguage = { lamda = 1.0 }",
+        ] {
+            assert!(toml::from_str::<DistilConfig>(key).is_err(), "{key}");
+        }
+        for (text, field) in [
+            (
+                "[adversarial]\nembedding = { epsilon = 0.0 }",
+                "adversarial.embedding.epsilon",
+            ),
+            (
+                "[adversarial]\nembedding = { weight = -1.0 }",
+                "adversarial.embedding.weight",
+            ),
+            (
+                "[adversarial]\nembedding = { kind = \"fgm\", steps = 2 }",
+                "adversarial.embedding.kind",
+            ),
+            (
+                "[adversarial]\nembedding = { kind = \"pgd\", steps = 0 }",
+                "adversarial.embedding.steps",
+            ),
+            (
+                "[adversarial]\nembedding = { kind = \"pgd\", alpha = nan }",
+                "adversarial.embedding.alpha",
+            ),
+            (
+                "[adversarial]\nlanguage = { weight = 0.0 }",
+                "adversarial.language.weight",
+            ),
+            (
+                "[adversarial]\nlanguage = { lambda = -1.0 }",
+                "adversarial.language.lambda",
+            ),
+            (
+                "[adversarial]\nlanguage = { hidden = 0 }",
+                "adversarial.language.hidden",
+            ),
+            (
+                "[adversarial]\nlanguage = { lr = inf }",
+                "adversarial.language.lr",
+            ),
+        ] {
+            assert_eq!(field_of(text), field, "{text}");
+        }
     }
 
     #[test]

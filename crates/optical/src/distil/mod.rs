@@ -71,6 +71,59 @@
 //!   batch as negatives (`[infonce] temperature`; `symmetric` also adds the teacher-to-student
 //!   direction).
 //!
+//! # Adversarial training (`[adversarial]`, any method; off by default)
+//!
+//! `E ∈ R^{B×L×d}` are the student's word embeddings of the batch
+//! ([`clir_encoders::Encoder::embed_inputs`], transformers' `inputs_embeds`: the word-table rows
+//! before position and token-type embeddings and the embedding layer norm), `M` its attention
+//! mask and `L(E)` the method's own batch loss above (the teacher side is cached and never
+//! perturbed). Norms of a perturbation are taken **per sequence** over all its real tokens
+//! (specials and prefix included, padding held at 0): `‖δ_b‖ = (Σ_{l: M_bl = 1} Σ_k δ_blk²)^½`.
+//!
+//! **Embedding perturbation** (`embedding = { kind, epsilon, weight, steps, alpha }`):
+//!
+//! ```text
+//! FGM (Miyato et al. 2017):  δ_b = ε g_b / ‖g_b‖,             g = ∂L(E)/∂E
+//! PGD (Madry et al. 2018):   δ_0 = 0,  δ_{k+1} = Π_ε(δ_k + α g_k / ‖g_k‖),  g_k = ∂L(E + δ_k)/∂δ_k,
+//!                            k = 0..steps,  Π_ε(δ)_b = δ_b · min(1, ε / ‖δ_b‖)
+//! objective:                 L(E) + weight · L(E + δ)        (δ a constant)
+//! ```
+//!
+//! `g_0` is the clean gradient, so PGD with `steps = 1, alpha = epsilon` is FGM; defaults
+//! `steps = 3`, `alpha = 2.5 ε / steps`. With a frozen word table (`freeze_embeddings`) `E` is a
+//! constant and `g` is the gradient with respect to a zero leaf added to it; otherwise the
+//! perturbed term also trains the table. Every forward draws its own dropout masks. Cost per
+//! step: FGM adds one input-only backward (through the kept clean graph) and one forward and
+//! backward; PGD adds `steps − 1` forwards and input-only backwards more.
+//!
+//! **Language discriminator with gradient reversal** (Ganin & Lempitsky 2015; Chen et al.
+//! 2018, Keung et al. 2019) (`language = { weight, lambda, on, hidden, lr }`): `x_s` are the
+//! student's vectors of the batch — pooled `p_s` (`on = "sentence"`) or every content-token
+//! state `s_i` (`on = "token"`) — and `x_t` the teacher's cached `p_t` or `t_j`. With
+//! `D_θ(x) = w₂ᵀ relu(W₁ x + b₁) + b₂` (`hidden` units, [`Discriminator`]) and the balanced
+//! binary cross-entropy (student = 1, English = 0)
+//!
+//! ```text
+//! L_D(θ; x_s, x_t) = ½ [ mean_{x ∈ x_s} softplus(−D_θ(x)) + mean_{x ∈ x_t} softplus(D_θ(x)) ]
+//! GRL_λ(x)         = x̄ + (x − x̄)(−λ),  x̄ = x detached     (forward x, backward −λ ·)
+//! student:         L(E) [+ weight_e · L(E + δ)] + weight · L_D(θ̄; GRL_λ(x_s), x_t)
+//! discriminator:   one AdamW step on L_D(θ; x̄_s, x_t)
+//! ```
+//!
+//! (`θ̄`: the discriminator's parameters as constants.) The student thus receives
+//! `−λ · weight · ∂L_D/∂x_s` and is pushed to make its LRL vectors indistinguishable from the
+//! English ones, while the discriminator minimises its own unweighted loss on the same batch
+//! (both updates from the same forward; the discriminator sees the student before its step).
+//! Its AdamW runs at a constant `lr` (default `train.lr`) with `train.weight_decay` and
+//! `train.grad_clip`, no warm-up; it is initialised as `torch.nn.Linear` from a seed derived
+//! from `train.seed`. Its balanced accuracy `½ (share{D(x_s) > 0} + share{D(x_t) ≤ 0})`
+//! (0.5 = chance), measured before its step, is reported per step and as a mean in
+//! [`AdversarialReport`]. The reported loss history holds `L(E) [+ weight_e · L(E + δ)]`; the
+//! reversed term (whose value is `weight · L_D`) is reported through the discriminator's loss.
+//! The discriminator's parameters and moments are part of every checkpoint, so resuming stays
+//! exact. The `[adversarial]` table is left out of the serialised configuration when both terms
+//! are off, so configurations without it keep their [`DistilConfig::fingerprint`].
+//!
 //! # Optimisation, determinism and resuming
 //!
 //! AdamW ([`clir_encoders::Trainer`]: `lr`, `weight_decay`, linear warm-up over
@@ -85,15 +138,18 @@
 //! `out_dir/record.json`, removes its checkpoint, and is returned from the record when asked
 //! again with the same [`DistilConfig::fingerprint`].
 
+pub mod adversarial;
 mod checkpoint;
 mod config;
 pub mod loss;
 mod run;
 pub mod teacher;
 
+pub use adversarial::Discriminator;
 pub use checkpoint::CheckpointState;
 pub use config::{
-    BitextConfig, CostKind, DistilConfig, GradientMode, HardAlign, InfoNceConfig, LossCost,
-    Marginals, Method, OpticalConfig, OtLoss, ScheduleName, TokenKdConfig, TrainSettings,
+    AdversarialConfig, AdversaryInput, BitextConfig, CostKind, DistilConfig, EmbeddingAdversary,
+    GradientMode, HardAlign, InfoNceConfig, LanguageAdversary, LossCost, Marginals, Method,
+    OpticalConfig, OtLoss, PerturbKind, ScheduleName, TokenKdConfig, TrainSettings,
 };
-pub use run::{DistilReport, RunOptions, distil, distil_pairs, peak_rss_mb};
+pub use run::{AdversarialReport, DistilReport, RunOptions, distil, distil_pairs, peak_rss_mb};

@@ -4,16 +4,17 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clir_encoders::tch::{Device, Tensor};
-use clir_encoders::{Encoder, Freeze, TrainConfig, Trainer};
+use clir_encoders::{Encoder, EncoderOutput, Freeze, TrainConfig, Trainer};
 use cooc::{CoocStats, CoocTable, CostTable, CountOptions, Measure, Tokenizer};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::adversarial::{self, Discriminator};
 use super::checkpoint::{self, CheckpointState};
-use super::config::{DistilConfig, Marginals, Method, hex};
+use super::config::{AdversaryInput, DistilConfig, Marginals, Method, hex};
 use super::loss::{self, Idf, Tokens};
-use super::teacher::TeacherCache;
+use super::teacher::{TeacherBatch, TeacherCache};
 use crate::data::bitext::{self, BitextPair, BitextSpec, LeakGuard};
 use crate::model::{Role, load_encoder};
 use crate::{Error, Result};
@@ -91,6 +92,28 @@ pub struct DistilReport {
     pub trainable_params: usize,
     /// The device, as libtorch names it.
     pub device: String,
+    /// Diagnostics of the adversarial terms (absent when `[adversarial]` is off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adversarial: Option<AdversarialReport>,
+}
+
+/// What the adversarial terms measured over the whole run (resumed steps included).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdversarialReport {
+    /// Mean over steps of `L(E + δ) − L(E)`, the loss increase the embedding perturbation
+    /// causes (absent without the embedding adversary).
+    pub perturbation_gain: Option<f64>,
+    /// Mean over steps of the discriminator's balanced cross-entropy (absent without the
+    /// language adversary; `ln 2` = chance).
+    pub discriminator_loss: Option<f64>,
+    /// Mean over steps of the discriminator's balanced accuracy, in `[0, 1]` (0.5 = chance).
+    pub discriminator_accuracy: Option<f64>,
+    /// The discriminator's balanced accuracy at every step (before its update on that batch).
+    pub discriminator_accuracies: Vec<f64>,
+}
+
+fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -317,18 +340,14 @@ fn need<'a, T>(x: Option<&'a T>, what: &str) -> Result<&'a T> {
     })
 }
 
-/// The loss of one batch and the seconds spent in Sinkhorn (with its diagnostics).
-fn batch_loss(
+/// The method's own distillation loss on one encoded batch and its Sinkhorn diagnostics.
+fn method_loss(
     cfg: &DistilConfig,
     prep: &Prepared,
-    student: &Encoder,
-    pairs: &[BitextPair],
-    idx: &[usize],
+    out: &EncoderOutput,
+    tb: &TeacherBatch,
 ) -> Result<(Tensor, loss::OtStats)> {
-    let device = student.device();
-    let texts: Vec<&str> = idx.iter().map(|&k| pairs[k].lrl.as_str()).collect();
-    let out = student.encode(&texts, true)?;
-    let tb = prep.cache.batch(idx, device)?;
+    let device = out.states.device();
     let mut stats = loss::OtStats::default();
     let with_sentence = |l: Tensor, w: f64| -> Result<Tensor> {
         if w > 0.0 {
@@ -380,6 +399,117 @@ fn batch_loss(
         }
     };
     Ok((value, stats))
+}
+
+/// The losses of one step.
+struct StepLoss {
+    /// What the student's optimiser back-propagates (the reversed discriminator term included).
+    objective: Tensor,
+    /// The reported loss: `L(E)`, plus `weight · L(E + δ)` with the embedding adversary.
+    value: f64,
+    /// Sinkhorn time of every solve of the step; convergence counts of the clean solve.
+    stats: loss::OtStats,
+    /// `L(E + δ) − L(E)`.
+    perturbation_gain: Option<f64>,
+    /// The discriminator's own loss (its parameters in the graph, the inputs constant) and
+    /// balanced accuracy.
+    discriminator: Option<(Tensor, f64)>,
+}
+
+/// The loss of one batch (see the module docs for the adversarial terms).
+fn batch_loss(
+    cfg: &DistilConfig,
+    prep: &Prepared,
+    student: &Encoder,
+    discriminator: Option<&Discriminator>,
+    pairs: &[BitextPair],
+    idx: &[usize],
+) -> Result<StepLoss> {
+    let device = student.device();
+    let texts: Vec<&str> = idx.iter().map(|&k| pairs[k].lrl.as_str()).collect();
+    let tb = prep.cache.batch(idx, device)?;
+    let batch = student.tokenize(&texts)?;
+    let adv = &cfg.adversarial;
+    if adv.is_off() {
+        let out = student.forward(batch, true)?;
+        let (value, stats) = method_loss(cfg, prep, &out, &tb)?;
+        return Ok(StepLoss {
+            value: value.f_double_value(&[])?,
+            objective: value,
+            stats,
+            perturbation_gain: None,
+            discriminator: None,
+        });
+    }
+    let embeds = student.embed_inputs(&batch)?;
+    // A zero leaf added to the embeddings: its gradient is ∂L/∂E whether or not the word
+    // table is trained.
+    let zero = match &adv.embedding {
+        Some(_) => Some(embeds.f_zeros_like()?.f_set_requires_grad(true)?),
+        None => None,
+    };
+    let input = match &zero {
+        Some(z) => embeds.f_add(z)?,
+        None => embeds.shallow_clone(),
+    };
+    let out = student.forward_embeds(&batch, &input, true)?;
+    let (clean, mut stats) = method_loss(cfg, prep, &out, &tb)?;
+    let clean_value = clean.f_double_value(&[])?;
+    let mut objective = clean.shallow_clone();
+    let mut value = clean_value;
+    let mut perturbation_gain = None;
+    if let (Some(e), Some(z)) = (&adv.embedding, &zero) {
+        let grad = Tensor::f_run_backward(&[&clean], &[z], true, false)?
+            .pop()
+            .ok_or_else(|| Error::Config {
+                field: "adversarial.embedding".into(),
+                reason: "the loss has no gradient with respect to the embeddings".into(),
+            })?;
+        let base = embeds.f_detach()?;
+        let mut sinkhorn_s = 0.0;
+        let delta = adversarial::pgd_delta(
+            &grad,
+            &batch.attention_mask,
+            e.epsilon,
+            e.alpha(),
+            e.steps(),
+            |d| {
+                let o = student.forward_embeds(&batch, &base.f_add(d)?, true)?;
+                let (l, st) = method_loss(cfg, prep, &o, &tb)?;
+                sinkhorn_s += st.sinkhorn_s;
+                Ok(l)
+            },
+        )?;
+        let o = student.forward_embeds(&batch, &embeds.f_add(&delta)?, true)?;
+        let (perturbed, st) = method_loss(cfg, prep, &o, &tb)?;
+        stats.sinkhorn_s += sinkhorn_s + st.sinkhorn_s;
+        let perturbed_value = perturbed.f_double_value(&[])?;
+        perturbation_gain = Some(perturbed_value - clean_value);
+        value += e.weight * perturbed_value;
+        objective = objective.f_add(&perturbed.f_mul_scalar(e.weight)?)?;
+    }
+    let mut disc = None;
+    if let (Some(l), Some(d)) = (&adv.language, discriminator) {
+        let (xs, xt) = match l.on {
+            AdversaryInput::Sentence => (out.pooled.shallow_clone(), tb.pooled.shallow_clone()),
+            AdversaryInput::Token => (
+                adversarial::masked_rows(&out.states, &out.content_mask)?,
+                adversarial::masked_rows(&tb.states, &tb.mask)?,
+            ),
+        };
+        let reversed = adversarial::gradient_reversal(&xs, l.lambda)?;
+        let fooled = d.classify(&reversed, &xt, true)?;
+        objective = objective.f_add(&fooled.loss.f_mul_scalar(l.weight)?)?;
+        let own = d.classify(&xs.f_detach()?, &xt.f_detach()?, false)?;
+        disc = Some((own.loss, own.accuracy));
+    }
+    Ok(StepLoss {
+        objective,
+        value,
+        stats,
+        perturbation_gain,
+        discriminator: disc,
+    })
 }
 
 fn tenth_mean(losses: &[f64], last: bool) -> f64 {
@@ -438,15 +568,46 @@ fn train(
         .map(|v| v.numel())
         .sum();
 
+    let mut discriminator = match &cfg.adversarial.language {
+        Some(l) => {
+            let dim = match l.on {
+                AdversaryInput::Sentence => student.dim(),
+                AdversaryInput::Token => student.config().hidden_size,
+            };
+            // Its own seed, so that the student's initial state does not depend on it.
+            clir_encoders::seed(mix(t.seed ^ 0xD15C, 0));
+            Some(Discriminator::new(
+                dim,
+                l.hidden as i64,
+                opts.device,
+                l.lr.unwrap_or(t.lr),
+                t.weight_decay,
+                t.grad_clip,
+                total,
+            )?)
+        }
+        None => None,
+    };
+
     let ck_dir = out_dir.join("checkpoint");
     let mut losses = Vec::with_capacity(total);
+    let (mut gains, mut disc_losses, mut disc_accuracies) = (Vec::new(), Vec::new(), Vec::new());
     let mut resumed_from = None;
     if opts.resume {
         if let Some(dir) = checkpoint::find(&ck_dir) {
-            let state = checkpoint::load(&dir, &fingerprint, &student, &mut trainer)?;
+            let state = checkpoint::load(
+                &dir,
+                &fingerprint,
+                &student,
+                &mut trainer,
+                discriminator.as_mut(),
+            )?;
             tracing::info!("resuming {} at step {}", out_dir.display(), state.step);
             resumed_from = Some(state.step);
             losses = state.losses;
+            gains = state.perturbation_gains;
+            disc_losses = state.discriminator_losses;
+            disc_accuracies = state.discriminator_accuracies;
         }
     } else {
         checkpoint::remove(&ck_dir)?;
@@ -479,9 +640,17 @@ fn train(
         let idx = &order[at..(at + t.batch_size).min(n)];
         clir_encoders::seed(mix(t.seed ^ 0x5EED, step as u64));
         let t0 = Instant::now();
-        let (value, stats) = batch_loss(cfg, &prep, &student, pairs, idx)?;
-        trainer.backward_step(&value)?;
-        let loss_value = value.f_double_value(&[])?;
+        let step_loss = batch_loss(cfg, &prep, &student, discriminator.as_ref(), pairs, idx)?;
+        trainer.backward_step(&step_loss.objective)?;
+        if let (Some(d), Some((d_loss, accuracy))) =
+            (discriminator.as_mut(), &step_loss.discriminator)
+        {
+            disc_losses.push(d_loss.f_double_value(&[])?);
+            disc_accuracies.push(*accuracy);
+            d.step(d_loss)?;
+        }
+        gains.extend(step_loss.perturbation_gain);
+        let (loss_value, stats) = (step_loss.value, step_loss.stats);
         if let Device::Cuda(i) = opts.device {
             clir_encoders::tch::Cuda::synchronize(i as i64);
         }
@@ -511,8 +680,11 @@ fn train(
                 fingerprint: fingerprint.clone(),
                 step: done,
                 losses: losses.clone(),
+                perturbation_gains: gains.clone(),
+                discriminator_losses: disc_losses.clone(),
+                discriminator_accuracies: disc_accuracies.clone(),
             };
-            checkpoint::save(&ck_dir, &student, &trainer, &state)?;
+            checkpoint::save(&ck_dir, &student, &trainer, discriminator.as_ref(), &state)?;
             tracing::debug!("checkpoint at step {done}");
         }
         if opts.stop_after_steps.is_some_and(|k| done >= k) && done < total {
@@ -556,6 +728,12 @@ fn train(
         losses,
         trainable_params,
         device: format!("{:?}", opts.device),
+        adversarial: (!cfg.adversarial.is_off()).then(|| AdversarialReport {
+            perturbation_gain: mean(&gains),
+            discriminator_loss: mean(&disc_losses),
+            discriminator_accuracy: mean(&disc_accuracies),
+            discriminator_accuracies: disc_accuracies,
+        }),
     };
     if stopped {
         tracing::info!("stopped after step {} as asked", report.steps);
