@@ -159,20 +159,40 @@ fn span_checks_out(v: &Value, context: &str, path: &Path, line: usize) -> Result
     Ok(chars.as_str().starts_with(answer))
 }
 
-/// Every text of every AfriQA file under `root` — native questions, their English translations
-/// and passages, of every language and split — for keeping evaluation text out of training data.
-pub fn all_texts(root: &Path) -> Result<Vec<String>> {
+/// The AfriQA texts that training data must not contain: every passage of every language and
+/// split (the passages are the retrieval documents), and the questions — native and English —
+/// of every split except `train` (test is the evaluation split, dev holds the development topics).
+/// Train-split questions are not evaluation text: [`question_pairs`] offers them as in-domain
+/// bitext.
+pub fn evaluation_texts(root: &Path) -> Result<Vec<String>> {
     let mut texts = Vec::new();
     for (lang, split) in available(root)? {
         for (_, row) in read_rows(&file(root, &lang, &split))? {
-            texts.extend(
-                [row.question, row.question_en, row.context]
-                    .into_iter()
-                    .flatten(),
-            );
+            texts.extend(row.context);
+            if split != "train" {
+                texts.extend([row.question, row.question_en].into_iter().flatten());
+            }
         }
     }
     Ok(texts)
+}
+
+/// The `(line, native question, human English translation)` triples of one language's `split`
+/// file, in file order (lines 1-based); rows without either side (JSON null, NaN or blank) are
+/// skipped. Read from `train`, these are in-domain, question-style bitext (the `afriqa-train`
+/// bitext source).
+pub fn question_pairs(
+    root: &Path,
+    lang: &str,
+    split: &str,
+) -> Result<Vec<(usize, String, String)>> {
+    Ok(read_rows(&file(root, lang, split))?
+        .into_iter()
+        .filter_map(|(line, row)| {
+            let (q, en) = (row.question?, row.question_en?);
+            (!q.trim().is_empty() && !en.trim().is_empty()).then_some((line, q, en))
+        })
+        .collect())
 }
 
 /// Every unique non-empty passage of every AfriQA file under `root`, with stable ids, sorted by id.

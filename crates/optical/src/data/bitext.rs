@@ -1,6 +1,7 @@
 //! Training bitext of one language against English, assembled from the sources under a data
 //! root: FLORES-200 **dev** (never devtest), NTREX-128, LAFAND-MT train+dev, MENYO-20k train+dev
-//! (Yoruba) and, on request, Tatoeba. Pairs are deduplicated across sources, checked against the
+//! (Yoruba) and, on request, Tatoeba and the AfriQA **train**-split questions with their human
+//! English translations (in-domain, question-style text for domain adaptation). Pairs are deduplicated across sources, checked against the
 //! evaluation texts by a [`LeakGuard`], and optionally cut to a budget: the first `N` pairs after
 //! a seeded shuffle.
 //!
@@ -33,6 +34,10 @@ pub enum Source {
     Menyo,
     /// LASER Tatoeba pairs. Off by default: Tatoeba also serves as an evaluation set.
     Tatoeba,
+    /// AfriQA train-split questions (`question_lang`) with their human English translations
+    /// (`question_translated`): in-domain bitext for domain-adaptive distillation. Off by default.
+    /// The dev and test questions and every passage stay in the [`LeakGuard`].
+    AfriqaTrain,
 }
 
 impl Source {
@@ -52,20 +57,23 @@ impl Source {
             Source::Lafand => "lafand",
             Source::Menyo => "menyo",
             Source::Tatoeba => "tatoeba",
+            Source::AfriqaTrain => "afriqa-train",
         }
     }
 
+    /// Every source.
+    pub const ALL: [Source; 6] = [
+        Source::FloresDev,
+        Source::Ntrex,
+        Source::Lafand,
+        Source::Menyo,
+        Source::Tatoeba,
+        Source::AfriqaTrain,
+    ];
+
     /// Parses [`Source::name`].
     pub fn from_name(name: &str) -> Option<Source> {
-        [
-            Source::FloresDev,
-            Source::Ntrex,
-            Source::Lafand,
-            Source::Menyo,
-            Source::Tatoeba,
-        ]
-        .into_iter()
-        .find(|s| s.name() == name)
+        Source::ALL.into_iter().find(|s| s.name() == name)
     }
 }
 
@@ -151,6 +159,10 @@ pub struct BitextSpec {
     pub budget: Option<usize>,
     /// Seed of the budget shuffle.
     pub seed: u64,
+    /// Sources read in full *after* the budget and appended (in-domain pairs added to a budgeted
+    /// sample, e.g. [`Source::AfriqaTrain`] for domain adaptation); deduplicated and
+    /// leak-checked like the rest.
+    pub in_domain: Vec<Source>,
 }
 
 impl BitextSpec {
@@ -161,6 +173,7 @@ impl BitextSpec {
             sources: Source::DEFAULT.to_vec(),
             budget: None,
             seed: 0,
+            in_domain: Vec::new(),
         }
     }
 
@@ -176,12 +189,18 @@ impl BitextSpec {
         self.sources = sources;
         self
     }
+
+    /// Appends every pair of `sources` after the budgeted sample (see [`BitextSpec::in_domain`]).
+    pub fn in_domain(mut self, sources: Vec<Source>) -> Self {
+        self.in_domain = sources;
+        self
+    }
 }
 
 /// Every evaluation text under a data root, normalised (case-folded, whitespace collapsed), so
 /// that no training pair can contain one: FLORES-200 devtest in every language, every AfriQA
-/// question (native and English) and passage of every split, every XQuAD-R question and English
-/// sentence.
+/// passage and every AfriQA dev and test question (native and English; see
+/// [`afriqa::evaluation_texts`]), every XQuAD-R question and English sentence.
 #[derive(Debug, Clone, Default)]
 pub struct LeakGuard {
     texts: HashSet<String>,
@@ -198,7 +217,7 @@ impl LeakGuard {
             }
         }
         if root.join("eval/afriqa").exists() {
-            guard.extend(afriqa::all_texts(root)?);
+            guard.extend(afriqa::evaluation_texts(root)?);
         }
         if root.join("eval/xquad-r").exists() {
             let mut sentences_done = false;
@@ -251,6 +270,8 @@ fn normalise(text: &str) -> String {
 enum Files {
     Lines(PathBuf, PathBuf),
     Tsv(PathBuf),
+    /// An AfriQA file: its question pairs.
+    Afriqa(PathBuf, String),
 }
 
 fn source_files(root: &Path, source: Source, lang: &str) -> Result<Vec<Files>> {
@@ -298,6 +319,14 @@ fn source_files(root: &Path, source: Source, lang: &str) -> Result<Vec<Files>> {
                     out.push(Files::Lines(src, stem.with_extension("eng.gz")));
                 }
             }
+            Source::AfriqaTrain => {
+                if afriqa::file(root, code, "train").exists() {
+                    out.push(Files::Afriqa(
+                        afriqa::file(root, code, "train"),
+                        code.to_owned(),
+                    ));
+                }
+            }
         }
         if !out.is_empty() {
             break; // one spelling per source
@@ -306,7 +335,8 @@ fn source_files(root: &Path, source: Source, lang: &str) -> Result<Vec<Files>> {
     Ok(out)
 }
 
-/// Reads, deduplicates, leak-checks and budgets the bitext of `spec.lang`.
+/// Reads, deduplicates, leak-checks and budgets the bitext of `spec.lang`, then appends its
+/// in-domain sources in full.
 ///
 /// A language with no file in any requested source is an error naming the data root.
 pub fn load(root: &Path, spec: &BitextSpec, guard: &LeakGuard) -> Result<Bitext> {
@@ -314,41 +344,15 @@ pub fn load(root: &Path, spec: &BitextSpec, guard: &LeakGuard) -> Result<Bitext>
     let mut seen: HashSet<(String, String)> = HashSet::new();
     let mut pairs = Vec::new();
     for &source in &spec.sources {
-        let mut read = 0;
-        for files in source_files(root, source, &spec.lang)? {
-            let iter: Box<dyn Iterator<Item = cooc::Result<SentencePair>>> = match files {
-                Files::Lines(src, en) => {
-                    report.files.push(src.clone());
-                    Box::new(LinePairs::open(&src, &en)?)
-                }
-                Files::Tsv(tsv) => {
-                    report.files.push(tsv.clone());
-                    // MENYO-20k: header `English<TAB>Yoruba`; a few rows have a stray third column.
-                    let options = TsvOptions {
-                        header: true,
-                        src_col: 1,
-                        tgt_col: 0,
-                        ..TsvOptions::default()
-                    };
-                    Box::new(TsvPairs::open(&tsv, options)?)
-                }
-            };
-            for pair in iter {
-                let pair = pair?;
-                read += 1;
-                let (lrl, en) = (pair.src.trim().to_owned(), pair.tgt.trim().to_owned());
-                if lrl.is_empty() || en.is_empty() {
-                    report.empty += 1;
-                } else if guard.contains(&lrl) || guard.contains(&en) {
-                    report.leaked += 1;
-                } else if seen.insert((lrl.clone(), en.clone())) {
-                    pairs.push(BitextPair { lrl, en, source });
-                } else {
-                    report.duplicates += 1;
-                }
-            }
-        }
-        report.read.push((source, read));
+        read_source(
+            root,
+            source,
+            &spec.lang,
+            guard,
+            &mut seen,
+            &mut report,
+            &mut pairs,
+        )?;
     }
     if pairs.is_empty() {
         return Err(Error::MissingData {
@@ -366,11 +370,92 @@ pub fn load(root: &Path, spec: &BitextSpec, guard: &LeakGuard) -> Result<Bitext>
         report.over_budget = pairs.len().saturating_sub(budget);
         pairs.truncate(budget);
     }
+    for &source in &spec.in_domain {
+        let before = pairs.len();
+        read_source(
+            root,
+            source,
+            &spec.lang,
+            guard,
+            &mut seen,
+            &mut report,
+            &mut pairs,
+        )?;
+        if pairs.len() == before {
+            return Err(Error::MissingData {
+                path: root.to_path_buf(),
+                hint: format!(
+                    "in-domain source `{}` has no pairs for `{}`",
+                    source.name(),
+                    spec.lang
+                ),
+            });
+        }
+    }
     Ok(Bitext {
         lang: spec.lang.clone(),
         pairs,
         report,
     })
+}
+
+/// Reads every file of `source` for `lang` into `pairs`, counting what is dropped.
+fn read_source(
+    root: &Path,
+    source: Source,
+    lang: &str,
+    guard: &LeakGuard,
+    seen: &mut HashSet<(String, String)>,
+    report: &mut BitextReport,
+    pairs: &mut Vec<BitextPair>,
+) -> Result<()> {
+    let mut read = 0;
+    for files in source_files(root, source, lang)? {
+        let iter: Box<dyn Iterator<Item = cooc::Result<SentencePair>>> = match files {
+            Files::Lines(src, en) => {
+                report.files.push(src.clone());
+                Box::new(LinePairs::open(&src, &en)?)
+            }
+            Files::Tsv(tsv) => {
+                report.files.push(tsv.clone());
+                // MENYO-20k: header `English<TAB>Yoruba`; a few rows have a stray third column.
+                let options = TsvOptions {
+                    header: true,
+                    src_col: 1,
+                    tgt_col: 0,
+                    ..TsvOptions::default()
+                };
+                Box::new(TsvPairs::open(&tsv, options)?)
+            }
+            Files::Afriqa(path, code) => {
+                report.files.push(path.clone());
+                let rows = afriqa::question_pairs(root, &code, "train")?;
+                Box::new(rows.into_iter().map(|(line, src, tgt)| {
+                    Ok(SentencePair {
+                        src,
+                        tgt,
+                        line: line as u64,
+                    })
+                }))
+            }
+        };
+        for pair in iter {
+            let pair = pair?;
+            read += 1;
+            let (lrl, en) = (pair.src.trim().to_owned(), pair.tgt.trim().to_owned());
+            if lrl.is_empty() || en.is_empty() {
+                report.empty += 1;
+            } else if guard.contains(&lrl) || guard.contains(&en) {
+                report.leaked += 1;
+            } else if seen.insert((lrl.clone(), en.clone())) {
+                pairs.push(BitextPair { lrl, en, source });
+            } else {
+                report.duplicates += 1;
+            }
+        }
+    }
+    report.read.push((source, read));
+    Ok(())
 }
 
 /// Shuffles `items` with the seeded generator used for budgets (ChaCha8), so that a sample drawn
