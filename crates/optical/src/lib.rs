@@ -7,6 +7,7 @@
 //! - [`model`]: encoders configured for the query or passage side of retrieval.
 //! - [`distil`]: training a query encoder for a language from bitext (OPTICAL and baselines).
 //! - [`retrieve`]: dense exact search with an embedding cache, BM25, fusion.
+//! - [`noise`]: seeded, rate-controlled query noise (typos, diacritics, code-switching, …).
 //! - [`experiment`]: grids of methods × languages × seeds, run records, tables and plots.
 #![warn(missing_docs)]
 
@@ -16,6 +17,7 @@ pub mod distil;
 mod error;
 pub mod experiment;
 pub mod model;
+pub mod noise;
 pub mod retrieve;
 
 pub use error::{Error, Result};
