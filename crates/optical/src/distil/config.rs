@@ -159,9 +159,31 @@ pub enum HardAlign {
 pub struct BitextConfig {
     /// The first `budget` pairs after a seeded shuffle; 0 = all pairs.
     pub budget: usize,
-    /// Source names (`flores-dev`, `ntrex`, `lafand`, `menyo`, `tatoeba`).
+    /// Source names (`flores-dev`, `ntrex`, `lafand`, `menyo`, `tatoeba`, `afriqa-train`).
     pub sources: Vec<String>,
     /// Seed of the budget shuffle.
+    pub seed: u64,
+    /// Sources appended in full after the budgeted sample (domain adaptation, e.g.
+    /// `["afriqa-train"]`: in-domain question pairs on top of `budget` news pairs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub in_domain: Vec<String>,
+    /// Noise augmentation: the low-resource side of every pair corrupted by a
+    /// [`crate::noise::QueryNoise`] model (the English side, and so the teacher, unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub noise: Option<BitextNoise>,
+}
+
+/// `[bitext] noise`: a query-noise model applied to the low-resource side of the training pairs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BitextNoise {
+    /// Kinds and weights, as [`crate::noise::QueryNoise::parse`] reads them. `code-switch` uses
+    /// the co-occurrence lexicon of the (budgeted) bitext itself.
+    pub kinds: String,
+    /// Rate in `[0, 1]`.
+    pub rate: f64,
+    /// Noise seed (default 0); each pair's key is its position in the sample.
+    #[serde(default)]
     pub seed: u64,
 }
 
@@ -174,6 +196,8 @@ impl Default for BitextConfig {
                 .map(|s| s.name().to_owned())
                 .collect(),
             seed: 0,
+            in_domain: Vec::new(),
+            noise: None,
         }
     }
 }
@@ -533,18 +557,12 @@ impl DistilConfig {
 
     /// The bitext sources, parsed.
     pub fn sources(&self) -> Result<Vec<Source>> {
-        self.bitext
-            .sources
-            .iter()
-            .map(|name| {
-                Source::from_name(name).ok_or_else(|| Error::Config {
-                    field: "bitext.sources".into(),
-                    reason: format!(
-                        "unknown source `{name}` (known: flores-dev, ntrex, lafand, menyo, tatoeba)"
-                    ),
-                })
-            })
-            .collect()
+        parse_sources(&self.bitext.sources, "bitext.sources")
+    }
+
+    /// The parsed `[bitext] in_domain` sources.
+    pub fn in_domain_sources(&self) -> Result<Vec<Source>> {
+        parse_sources(&self.bitext.in_domain, "bitext.in_domain")
     }
 
     /// Validates every setting before any work.
@@ -553,6 +571,10 @@ impl DistilConfig {
             return bad("lang", "must name a language");
         }
         self.sources()?;
+        self.in_domain_sources()?;
+        if let Some(n) = &self.bitext.noise {
+            crate::noise::QueryNoise::parse(&n.kinds)?.with_rate(n.rate)?;
+        }
         if self.bitext.sources.is_empty() {
             return bad("bitext.sources", "must name at least one source");
         }
@@ -711,6 +733,21 @@ impl DistilConfig {
         h.update(json.as_bytes());
         hex(&h.finalize())
     }
+}
+
+fn parse_sources(names: &[String], field: &str) -> Result<Vec<Source>> {
+    names
+        .iter()
+        .map(|name| {
+            Source::from_name(name).ok_or_else(|| {
+                let known: Vec<&str> = Source::ALL.iter().map(|s| s.name()).collect();
+                Error::Config {
+                    field: field.into(),
+                    reason: format!("unknown source `{name}` (known: {})", known.join(", ")),
+                }
+            })
+        })
+        .collect()
 }
 
 /// Lower-case hex of bytes.
@@ -895,6 +932,40 @@ mod tests {
             ),
         ] {
             assert_eq!(field_of(text), field, "{text}");
+        }
+    }
+
+    #[test]
+    fn bitext_domain_adaptation_settings() {
+        let cfg: DistilConfig = toml::from_str(
+            r#"
+lang = "hau"
+[bitext]
+in_domain = ["afriqa-train"]
+noise = { kinds = "typo+drop:0.5", rate = 0.1 }
+"#,
+        )
+        .unwrap();
+        cfg.check().unwrap();
+        assert_eq!(cfg.in_domain_sources().unwrap(), [Source::AfriqaTrain]);
+        let plain: DistilConfig = toml::from_str("lang = \"hau\"").unwrap();
+        // Unset, they leave the fingerprint (and so every earlier record) as it was.
+        assert!(!serde_json::to_string(&plain).unwrap().contains("in_domain"));
+        assert_ne!(cfg.fingerprint(), plain.fingerprint());
+        for (text, want) in [
+            ("[bitext]\nin_domain = [\"news\"]", "unknown source `news`"),
+            (
+                "[bitext]\nnoise = { kinds = \"typo\", rate = 2.0 }",
+                "must be in [0, 1]",
+            ),
+            (
+                "[bitext]\nnoise = { kinds = \"typ\", rate = 0.1 }",
+                "unknown kind `typ`",
+            ),
+        ] {
+            let cfg: DistilConfig = toml::from_str(&format!("lang = \"hau\"\n{text}")).unwrap();
+            let err = cfg.check().unwrap_err().to_string();
+            assert!(err.contains(want), "{text}: {err}");
         }
     }
 

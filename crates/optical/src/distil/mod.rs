@@ -148,8 +148,9 @@ pub mod teacher;
 pub use adversarial::Discriminator;
 pub use checkpoint::CheckpointState;
 pub use config::{
-    AdversarialConfig, AdversaryInput, BitextConfig, CostKind, DistilConfig, EmbeddingAdversary,
-    GradientMode, HardAlign, InfoNceConfig, LanguageAdversary, LossCost, Marginals, Method,
-    OpticalConfig, OtLoss, PerturbKind, ScheduleName, TokenKdConfig, TrainSettings,
+    AdversarialConfig, AdversaryInput, BitextConfig, BitextNoise, CostKind, DistilConfig,
+    EmbeddingAdversary, GradientMode, HardAlign, InfoNceConfig, LanguageAdversary, LossCost,
+    Marginals, Method, OpticalConfig, OtLoss, PerturbKind, ScheduleName, TokenKdConfig,
+    TrainSettings,
 };
 pub use run::{AdversarialReport, DistilReport, RunOptions, distil, distil_pairs, peak_rss_mb};

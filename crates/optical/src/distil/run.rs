@@ -17,6 +17,8 @@ use super::loss::{self, Idf, Tokens};
 use super::teacher::{TeacherBatch, TeacherCache};
 use crate::data::bitext::{self, BitextPair, BitextSpec, LeakGuard};
 use crate::model::{Role, load_encoder};
+use crate::noise::QueryNoise;
+use crate::retrieve::{Lexicon, LexiconOptions};
 use crate::{Error, Result};
 
 /// How a run is executed (nothing here changes its result).
@@ -176,11 +178,13 @@ pub fn distil(
         return Ok(report);
     }
     let guard = LeakGuard::from_root(data_root)?;
-    let mut spec = BitextSpec::new(&cfg.lang).sources(cfg.sources()?);
+    let mut spec = BitextSpec::new(&cfg.lang)
+        .sources(cfg.sources()?)
+        .in_domain(cfg.in_domain_sources()?);
     if cfg.bitext.budget > 0 {
         spec = spec.budget(cfg.bitext.budget, cfg.bitext.seed);
     }
-    let bitext = bitext::load(data_root, &spec, &guard)?;
+    let mut bitext = bitext::load(data_root, &spec, &guard)?;
     tracing::info!(
         "bitext {}-eng: {} pairs ({} leaked, {} duplicates dropped)",
         cfg.lang,
@@ -188,7 +192,34 @@ pub fn distil(
         bitext.report.leaked,
         bitext.report.duplicates
     );
+    if let Some(n) = &cfg.bitext.noise {
+        add_noise(&mut bitext.pairs, n)?;
+    }
     train(cfg, &bitext.pairs, out_dir, opts, started)
+}
+
+/// Corrupts the low-resource side of `pairs` with `noise` (pair `i`'s key is `i`); a
+/// `code-switch` kind uses the co-occurrence lexicon of these same pairs.
+fn add_noise(pairs: &mut [BitextPair], noise: &super::config::BitextNoise) -> Result<()> {
+    let model = QueryNoise::parse(&noise.kinds)?.with_rate(noise.rate)?;
+    let lexicon = if model.needs_lexicon() {
+        let clean = pairs.iter().map(|p| (p.lrl.clone(), p.en.clone()));
+        Some(Lexicon::from_bitext(clean, &LexiconOptions::default())?)
+    } else {
+        None
+    };
+    let mut changed = 0;
+    for (i, p) in pairs.iter_mut().enumerate() {
+        let noisy = model.apply(&p.lrl, &i.to_string(), noise.seed, lexicon.as_ref())?;
+        changed += usize::from(noisy != p.lrl);
+        p.lrl = noisy;
+    }
+    tracing::info!(
+        "noise `{model}` at rate {}: {changed} of {} low-resource sentences changed",
+        noise.rate,
+        pairs.len()
+    );
+    Ok(())
 }
 
 /// [`distil`] on pairs given in memory (the configuration's `lang` and `[bitext]` are recorded
