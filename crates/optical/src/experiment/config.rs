@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::set::EvalSet;
 use crate::data::CollectionSpec;
 use crate::{Error, Result};
 
@@ -43,6 +44,9 @@ pub struct ExperimentConfig {
     /// Keep distilled students on disk after their runs are written (they are ~0.5 GB each).
     #[serde(default)]
     pub keep_students: bool,
+    /// Query noise: every collection is evaluated at each of its rates (one training serves all).
+    #[serde(default)]
+    pub noise: Option<NoiseGrid>,
     /// Distillation settings shared by every `distil` method (a `DistilConfig` table; a method's
     /// own `distil` table overrides it key by key).
     #[serde(default)]
@@ -50,6 +54,28 @@ pub struct ExperimentConfig {
     /// The methods, in table order.
     #[serde(rename = "method")]
     pub methods: Vec<MethodSpec>,
+}
+
+/// The noise dimension of a grid: the queries of every collection are corrupted by the noise
+/// model [`kinds`](Self::kinds) at each of [`rates`](Self::rates) (see [`crate::noise`]).
+///
+/// ```toml
+/// [noise]
+/// kinds = "typo+diacritics+case+punctuation+code-switch:0.5+drop:0.5"
+/// rates = [0.0, 0.1, 0.2, 0.3]
+/// seed = 0
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoiseGrid {
+    /// The noise model: kinds and relative weights, as [`crate::noise::QueryNoise`] parses them.
+    pub kinds: String,
+    /// Rates in `[0, 1]`, increasing; `0` gives the clean queries (the curve's first point).
+    pub rates: Vec<f64>,
+    /// Seed of the noise: every method and training seed sees the same noisy queries. It also
+    /// seeds the bitext sample of the code-switching lexicon.
+    #[serde(default)]
+    pub seed: u64,
 }
 
 /// One row of the grid.
@@ -159,6 +185,27 @@ impl ExperimentConfig {
         self.collections.iter().map(|c| c.parse()).collect()
     }
 
+    /// The columns of the grid, each with the collection name it came from: every collection,
+    /// or in a noise grid every collection at every rate.
+    pub fn eval_sets(&self) -> Result<Vec<(String, EvalSet)>> {
+        let mut out = Vec::new();
+        for (name, base) in self.collections.iter().zip(self.collection_specs()?) {
+            match &self.noise {
+                None => out.push((name.clone(), EvalSet::clean(base))),
+                Some(noise) => out.extend(noise.rates.iter().map(|&r| {
+                    (
+                        name.clone(),
+                        EvalSet {
+                            base: base.clone(),
+                            noise_rate: Some(r),
+                        },
+                    )
+                })),
+            }
+        }
+        Ok(out)
+    }
+
     /// The row named `name`.
     pub fn method(&self, name: &str) -> Option<&MethodSpec> {
         self.methods.iter().find(|m| m.name == name)
@@ -196,6 +243,22 @@ impl ExperimentConfig {
             return Err(bad("depth", "depth and budget must be positive".into()));
         }
         self.collection_specs()?;
+        if let Some(noise) = &self.noise {
+            crate::noise::QueryNoise::parse(&noise.kinds)?;
+            let increasing = noise.rates.windows(2).all(|w| w[0] < w[1]);
+            if noise.rates.is_empty()
+                || !increasing
+                || noise.rates.iter().any(|r| !(0.0..=1.0).contains(r))
+            {
+                return Err(bad(
+                    "noise.rates",
+                    format!(
+                        "{:?}: need at least one rate, in [0, 1], strictly increasing",
+                        noise.rates
+                    ),
+                ));
+            }
+        }
         let mut seen = HashSet::new();
         for m in &self.methods {
             if !safe(&m.name) {

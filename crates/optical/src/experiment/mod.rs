@@ -48,14 +48,16 @@ pub mod plot;
 mod record;
 pub mod report;
 mod runner;
+mod set;
 
 use std::path::Path;
 
-pub use config::{ExperimentConfig, MethodKind, MethodRole, MethodSpec};
+pub use config::{ExperimentConfig, MethodKind, MethodRole, MethodSpec, NoiseGrid};
 pub use record::{
     HEADLINE, Headline, RunRecord, git_commit, per_query_headline, record_path, unix_now,
 };
 pub use runner::{Experiment, ExperimentOptions, Summary};
+pub use set::EvalSet;
 
 use crate::data::write_atomically;
 use crate::{Error, Result};

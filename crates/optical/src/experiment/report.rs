@@ -353,6 +353,223 @@ fn provenance(out: &mut String, config: &ExperimentConfig, grid: &Grid) {
     let _ = writeln!(out);
 }
 
+/// The noise curves of a noise grid: for each collection, the rates and the column name of each.
+pub type Curves = Vec<(String, Vec<(f64, String)>)>;
+
+/// Groups noise-grid columns (`afriqa:hau:test@0.1`) by collection, rates in order.
+pub fn curves(sets: &[super::EvalSet]) -> Curves {
+    let mut out: Curves = Vec::new();
+    for set in sets {
+        let Some(rate) = set.noise_rate else { continue };
+        let base = set.base.to_string();
+        match out.iter_mut().find(|(b, _)| *b == base) {
+            Some((_, points)) => points.push((rate, set.to_string())),
+            None => out.push((base, vec![(rate, set.to_string())])),
+        }
+    }
+    out
+}
+
+/// Per-query normalised area under the nDCG@10-vs-rate curve of `method` on one collection
+/// (trapezoid rule divided by the rate range: the mean nDCG@10 over the range), for the queries
+/// of the first point; `None` when a point is missing.
+fn auc_per_query(
+    grid: &Grid,
+    method: &str,
+    points: &[(f64, String)],
+) -> Option<BTreeMap<String, f64>> {
+    let key = HEADLINE[0].key;
+    let cells: Vec<&Cell> = points
+        .iter()
+        .map(|(_, c)| grid.cell(c, method))
+        .collect::<Option<_>>()?;
+    let ids: Vec<String> = cells[0].per_query.get(key)?.keys().cloned().collect();
+    let series: Vec<Vec<f64>> = cells.iter().map(|c| c.values(key, &ids)).collect();
+    let range = points[points.len() - 1].0 - points[0].0;
+    Some(
+        ids.into_iter()
+            .enumerate()
+            .map(|(q, id)| {
+                let auc = if range > 0.0 {
+                    points
+                        .windows(2)
+                        .zip(series.windows(2))
+                        .map(|(r, v)| (r[1].0 - r[0].0) * (v[0][q] + v[1][q]) / 2.0)
+                        .sum::<f64>()
+                        / range
+                } else {
+                    series[0][q]
+                };
+                (id, auc)
+            })
+            .collect(),
+    )
+}
+
+/// Per-query drop `nDCG@10(clean) − nDCG@10(rate)` of `method` on one collection.
+fn drop_per_query(
+    grid: &Grid,
+    method: &str,
+    clean: &str,
+    noisy: &str,
+) -> Option<BTreeMap<String, f64>> {
+    let key = HEADLINE[0].key;
+    let (c, n) = (grid.cell(clean, method)?, grid.cell(noisy, method)?);
+    let ids: Vec<String> = c.per_query.get(key)?.keys().cloned().collect();
+    let (xc, xn) = (c.values(key, &ids), n.values(key, &ids));
+    Some(
+        ids.into_iter()
+            .zip(xc.iter().zip(&xn).map(|(a, b)| a - b))
+            .collect(),
+    )
+}
+
+/// Per collection: the baseline's and the tested row's per-query values, in the same query order.
+type Paired = Vec<(String, Vec<f64>, Vec<f64>)>;
+
+/// Paired randomization tests of `ours` against `theirs` per collection (same query ids),
+/// Holm-corrected over the collections: collection → adjusted p.
+fn paired_holm(pairs: Paired) -> BTreeMap<String, f64> {
+    let ps: Vec<f64> = pairs
+        .iter()
+        .map(|(_, a, b)| {
+            randomization(a, b, PERMUTATIONS, 0)
+                .map(|t| t.p_value)
+                .unwrap_or(1.0)
+        })
+        .collect();
+    pairs
+        .into_iter()
+        .zip(holm(&ps))
+        .map(|((c, _, _), p)| (c, p))
+        .collect()
+}
+
+/// The robustness section of a noise grid: per collection and method, the normalised area
+/// under the nDCG@10-vs-noise-rate curve and the relative drop from clean queries at the rates
+/// 0.1 and 0.2 (when in the grid), with significance against the baseline row.
+pub fn robustness(config: &ExperimentConfig, grid: &Grid, curves: &Curves) -> String {
+    let mut out = String::new();
+    let baseline = config.baseline.as_str();
+    let drop_rates: Vec<f64> = [0.1, 0.2]
+        .into_iter()
+        .filter(|r| {
+            curves
+                .iter()
+                .all(|(_, p)| p.iter().any(|(x, _)| (x - r).abs() < 1e-9))
+        })
+        .collect();
+    let _ = writeln!(out, "**Robustness to query noise (nDCG@10)**\n");
+    let _ = write!(out, "| method |");
+    for (base, _) in curves {
+        let _ = write!(out, " {base} AUC |");
+        for r in &drop_rates {
+            let _ = write!(out, " drop @{r} |");
+        }
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "|---|{}",
+        "---|".repeat(curves.len() * (1 + drop_rates.len()))
+    );
+    let point = |points: &[(f64, String)], r: f64| {
+        points
+            .iter()
+            .find(|(x, _)| (x - r).abs() < 1e-9)
+            .map(|(_, c)| c.clone())
+    };
+    for m in &config.methods {
+        let tested = m.role != MethodRole::Reference && m.name != baseline;
+        // AUC and drops of this row and of the baseline, per collection, per query.
+        let mut auc_pairs = Vec::new();
+        let mut drop_pairs: Vec<Paired> = vec![Vec::new(); drop_rates.len()];
+        let mut cells = Vec::new();
+        for (base, points) in curves {
+            let auc = auc_per_query(grid, &m.name, points);
+            if let (true, Some(a), Some(b)) = (tested, &auc, auc_per_query(grid, baseline, points))
+            {
+                let ids: Vec<&String> = b.keys().collect();
+                let xs = |m: &BTreeMap<String, f64>| -> Vec<f64> {
+                    ids.iter()
+                        .map(|q| m.get(*q).copied().unwrap_or(0.0))
+                        .collect()
+                };
+                auc_pairs.push((base.clone(), xs(&b), xs(a)));
+            }
+            let clean = points[0].1.clone();
+            let mut drops = Vec::new();
+            for (i, &r) in drop_rates.iter().enumerate() {
+                let noisy = point(points, r).unwrap_or_default();
+                let rel = grid
+                    .cell(&clean, &m.name)
+                    .zip(grid.cell(&noisy, &m.name))
+                    .map(|(c, n)| {
+                        let (c, n) = (c.mean[HEADLINE[0].key], n.mean[HEADLINE[0].key]);
+                        if c > 0.0 { (c - n) / c } else { f64::NAN }
+                    });
+                if let (true, Some(a), Some(b)) = (
+                    tested,
+                    drop_per_query(grid, &m.name, &clean, &noisy),
+                    drop_per_query(grid, baseline, &clean, &noisy),
+                ) {
+                    let ids: Vec<&String> = b.keys().collect();
+                    let xs = |m: &BTreeMap<String, f64>| -> Vec<f64> {
+                        ids.iter()
+                            .map(|q| m.get(*q).copied().unwrap_or(0.0))
+                            .collect()
+                    };
+                    drop_pairs[i].push((base.clone(), xs(&b), xs(&a)));
+                }
+                drops.push(rel);
+            }
+            let mean_auc = auc.map(|a| mean(a.values().copied()));
+            cells.push((base.clone(), mean_auc, drops));
+        }
+        let auc_p = paired_holm(auc_pairs);
+        let drop_p: Vec<BTreeMap<String, f64>> = drop_pairs.into_iter().map(paired_holm).collect();
+        let _ = write!(out, "| {} |", m.name);
+        for (base, auc, drops) in cells {
+            let mark = |p: Option<&f64>| {
+                if p.is_some_and(|p| *p < ALPHA) {
+                    "†"
+                } else {
+                    ""
+                }
+            };
+            match auc {
+                Some(v) => {
+                    let _ = write!(out, " {}{} |", fmt3(v), mark(auc_p.get(&base)));
+                }
+                None => {
+                    let _ = write!(out, " – |");
+                }
+            }
+            for (i, d) in drops.iter().enumerate() {
+                match d {
+                    Some(v) if v.is_finite() => {
+                        let _ = write!(out, " {:.1}%{} |", 100.0 * v, mark(drop_p[i].get(&base)));
+                    }
+                    _ => {
+                        let _ = write!(out, " – |");
+                    }
+                }
+            }
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(
+        out,
+        "\nAUC: the area under the nDCG@10-vs-rate curve divided by the rate range (the mean \
+         nDCG@10 over the rates, trapezoid rule), seed-averaged per query. drop @r: relative loss \
+         of mean nDCG@10 from clean queries, (clean − noisy) / clean. † : the per-query AUC, or \
+         the per-query absolute drop, differs significantly from `{baseline}`'s (paired \
+         randomization test, {PERMUTATIONS} permutations, Holm over the collections of a row, \
+         p < {ALPHA}). Reference rows are not tested.\n"
+    );
+    out
+}
+
 /// Three decimals without the leading zero, as IR tables print them (`.348`, `1.000`).
 pub fn fmt3(v: f64) -> String {
     if v.is_nan() {
@@ -446,6 +663,62 @@ role = "system"
             grid.best_baseline(&config, "afriqa:hau:test").as_deref(),
             Some("zero-shot")
         );
+    }
+
+    #[test]
+    fn noise_curves_give_areas_and_drops() {
+        let config: ExperimentConfig = toml::from_str(
+            r#"
+name = "t"
+seeds = [0]
+collections = ["afriqa:hau"]
+[noise]
+kinds = "typo"
+rates = [0.0, 0.1, 0.2]
+[[method]]
+name = "zero-shot"
+kind = "dense"
+[[method]]
+name = "optical"
+kind = "distil"
+role = "system"
+"#,
+        )
+        .unwrap();
+        config.check().unwrap();
+        let sets: Vec<super::super::EvalSet> = config
+            .eval_sets()
+            .unwrap()
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect();
+        let names: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            names,
+            [
+                "afriqa:hau:test@0",
+                "afriqa:hau:test@0.1",
+                "afriqa:hau:test@0.2"
+            ]
+        );
+        // zero-shot falls from 1 to 0.5 to 0 on every query; optical stays at 1 on 3 of 4.
+        let flat = |v: f64| vec![v; 40];
+        let robust: Vec<f64> = (0..40)
+            .map(|i| if i % 4 == 0 { 0.0 } else { 1.0 })
+            .collect();
+        let mut records = Vec::new();
+        for (name, zs) in names.iter().zip([1.0, 0.5, 0.0]) {
+            records.push(record(name, "zero-shot", None, &flat(zs)));
+            records.push(record(name, "optical", Some(0), &robust));
+        }
+        let grid = Grid::new(&config, &names, &records);
+        let curves = curves(&sets);
+        assert_eq!(curves.len(), 1);
+        assert_eq!(curves[0].1.len(), 3);
+        let md = robustness(&config, &grid, &curves);
+        // zero-shot: area (0.1·.75 + 0.1·.25)/0.2 = .5, drops 50% and 100%; optical: .75, 0%.
+        assert!(md.contains("| zero-shot | .500 | 50.0% | 100.0% |"), "{md}");
+        assert!(md.contains("| optical | .750† | 0.0%† | 0.0%† |"), "{md}");
     }
 
     #[test]

@@ -13,11 +13,13 @@ use sha2::{Digest, Sha256};
 use super::config::{ExperimentConfig, MethodKind, MethodSpec, merge_tables};
 use super::plot::{Chart, Series};
 use super::record::{RunRecord, git_commit, per_query_headline, record_path, unix_now};
-use super::report::{Grid, markdown};
+use super::report::{Grid, markdown, robustness};
+use super::set::EvalSet;
 use crate::data::bitext::{self, BitextSpec, LeakGuard};
 use crate::data::{CollectionSpec, EvalCollection, Topic};
 use crate::distil::{self, DistilConfig};
 use crate::model::{Role, load_encoder};
+use crate::noise::QueryNoise;
 use crate::retrieve::{Bm25Index, DenseIndex, Lexicon, LexiconOptions, rrf};
 use crate::{Error, Result};
 
@@ -85,7 +87,7 @@ pub struct Summary {
 /// A grid with its options and the state shared across cells (collections, indexes, lexicons).
 pub struct Experiment {
     config: ExperimentConfig,
-    specs: Vec<CollectionSpec>,
+    sets: Vec<(String, EvalSet)>,
     opts: ExperimentOptions,
     collections: HashMap<String, (EvalCollection, Qrels)>,
     dense: HashMap<String, DenseIndex>,
@@ -100,7 +102,7 @@ impl std::fmt::Debug for Experiment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Experiment")
             .field("config", &self.config.name)
-            .field("collections", &self.specs.len())
+            .field("sets", &self.sets.len())
             .field("opts", &self.opts)
             .finish()
     }
@@ -110,7 +112,7 @@ impl Experiment {
     /// An experiment over `config` (checked) with `opts`.
     pub fn new(config: ExperimentConfig, opts: ExperimentOptions) -> Result<Self> {
         config.check()?;
-        let specs = config.collection_specs()?;
+        let sets = config.eval_sets()?;
         for m in &opts.only_methods {
             if config.method(m).is_none() {
                 return Err(Error::Config {
@@ -126,7 +128,7 @@ impl Experiment {
         };
         Ok(Self {
             config,
-            specs,
+            sets,
             opts,
             collections: HashMap::new(),
             dense: HashMap::new(),
@@ -143,12 +145,10 @@ impl Experiment {
         &self.config
     }
 
-    /// The collections this sitting covers (after `only_collections`).
-    fn active_specs(&self) -> Vec<CollectionSpec> {
-        self.config
-            .collections
+    /// The columns this sitting covers (after `only_collections`).
+    fn active_specs(&self) -> Vec<EvalSet> {
+        self.sets
             .iter()
-            .zip(&self.specs)
             .filter(|(name, _)| {
                 self.opts.only_collections.is_empty() || self.opts.only_collections.contains(name)
             })
@@ -177,7 +177,7 @@ impl Experiment {
             .cloned()
             .collect();
         for lang in &languages {
-            let group: Vec<CollectionSpec> = specs
+            let group: Vec<EvalSet> = specs
                 .iter()
                 .filter(|s| s.language() == lang)
                 .cloned()
@@ -217,7 +217,7 @@ impl Experiment {
     fn fingerprint(
         &self,
         method: &MethodSpec,
-        spec: &CollectionSpec,
+        spec: &EvalSet,
         seed: Option<u64>,
     ) -> Result<String> {
         let mut parts = serde_json::json!({
@@ -228,6 +228,9 @@ impl Experiment {
             "depth": self.config.depth,
             "seed": seed,
         });
+        if let (Some(noise), Some(_)) = (&self.config.noise, spec.noise_rate) {
+            parts["noise"] = serde_json::json!({ "kinds": noise.kinds, "seed": noise.seed });
+        }
         match method.kind {
             MethodKind::Distil => {
                 let seed = seed.unwrap_or_default();
@@ -305,7 +308,7 @@ impl Experiment {
         Ok(cfg)
     }
 
-    fn run_path(&self, spec: &CollectionSpec, method: &str, seed: Option<u64>) -> PathBuf {
+    fn run_path(&self, spec: &EvalSet, method: &str, seed: Option<u64>) -> PathBuf {
         let file = match seed {
             Some(s) => format!("seed-{s}.trec"),
             None => "unseeded.trec".into(),
@@ -317,7 +320,7 @@ impl Experiment {
     fn fill(
         &mut self,
         method: &MethodSpec,
-        group: &[CollectionSpec],
+        group: &[EvalSet],
         seed: Option<u64>,
         summary: &mut Summary,
     ) -> Result<()> {
@@ -355,7 +358,7 @@ impl Experiment {
         let runs = self.produce(method, &todo, seed, summary)?;
         let share = started.elapsed().as_secs_f64() / todo.len() as f64;
         for ((spec, fp, path), (run, training)) in todo.iter().zip(runs) {
-            let (_, qrels) = self.collection(spec)?;
+            let (_, qrels) = self.collection(&spec.base)?;
             let per_query = per_query_headline(qrels, &run)?;
             let record = RunRecord {
                 experiment: self.config.name.clone(),
@@ -397,12 +400,7 @@ impl Experiment {
 
     /// Whether computing the cell would train a student: a distillation row, or a fusion row
     /// with a distillation input whose run is not on disk.
-    fn needs_training(
-        &self,
-        method: &MethodSpec,
-        spec: &CollectionSpec,
-        seed: Option<u64>,
-    ) -> bool {
+    fn needs_training(&self, method: &MethodSpec, spec: &EvalSet, seed: Option<u64>) -> bool {
         match method.kind {
             MethodKind::Distil => true,
             MethodKind::Rrf => method.of.iter().any(|name| {
@@ -420,7 +418,7 @@ impl Experiment {
     fn produce(
         &mut self,
         method: &MethodSpec,
-        todo: &[(CollectionSpec, String, PathBuf)],
+        todo: &[(EvalSet, String, PathBuf)],
         seed: Option<u64>,
         summary: &mut Summary,
     ) -> Result<Vec<(Run, Option<serde_json::Value>)>> {
@@ -523,7 +521,7 @@ impl Experiment {
     fn ensure_run(
         &mut self,
         method: &MethodSpec,
-        spec: &CollectionSpec,
+        spec: &EvalSet,
         seed: Option<u64>,
         summary: &mut Summary,
     ) -> Result<Run> {
@@ -539,7 +537,7 @@ impl Experiment {
 
     fn save_run(
         &self,
-        spec: &CollectionSpec,
+        spec: &EvalSet,
         method: &MethodSpec,
         seed: Option<u64>,
         run: Run,
@@ -558,20 +556,39 @@ impl Experiment {
         Ok(&self.collections[&key])
     }
 
-    fn has_english(&mut self, spec: &CollectionSpec) -> Result<bool> {
-        Ok(!self.collection(spec)?.0.english_queries.is_empty())
+    fn has_english(&mut self, spec: &EvalSet) -> Result<bool> {
+        Ok(!self.collection(&spec.base)?.0.english_queries.is_empty())
     }
 
-    fn queries(&mut self, spec: &CollectionSpec, english: bool) -> Result<Vec<Topic>> {
-        let (c, _) = self.collection(spec)?;
-        Ok(if english {
-            c.english_queries.clone()
+    /// The native queries of `spec` (with its noise), or the human English translations (never
+    /// noised: they are the reference).
+    fn queries(&mut self, spec: &EvalSet, english: bool) -> Result<Vec<Topic>> {
+        let (c, _) = self.collection(&spec.base)?;
+        if english {
+            return Ok(c.english_queries.clone());
+        }
+        let clean = c.queries.clone();
+        let (Some(grid), Some(rate)) = (self.config.noise.clone(), spec.noise_rate) else {
+            return Ok(clean);
+        };
+        let noise = QueryNoise::parse(&grid.kinds)?.with_rate(rate)?;
+        let lexicon = if noise.needs_lexicon() {
+            Some(self.lexicon(spec.language(), grid.seed)?)
         } else {
-            c.queries.clone()
-        })
+            None
+        };
+        clean
+            .into_iter()
+            .map(|t| {
+                Ok(Topic {
+                    text: noise.apply(&t.text, &t.id, grid.seed, lexicon)?,
+                    id: t.id,
+                })
+            })
+            .collect()
     }
 
-    fn dense_index(&mut self, spec: &CollectionSpec) -> Result<&DenseIndex> {
+    fn dense_index(&mut self, spec: &EvalSet) -> Result<&DenseIndex> {
         let key = spec.corpus_key();
         if !self.dense.contains_key(&key) {
             if self.teacher_passage.is_none() {
@@ -581,7 +598,7 @@ impl Experiment {
                     self.opts.device,
                 )?);
             }
-            let docs = self.collection(spec)?.0.documents.clone();
+            let docs = self.collection(&spec.base)?.0.documents.clone();
             let encoder = self.teacher_passage.as_ref().ok_or_else(|| Error::Config {
                 field: "teacher".into(),
                 reason: "not loaded".into(),
@@ -597,10 +614,10 @@ impl Experiment {
         Ok(&self.dense[&key])
     }
 
-    fn bm25_index(&mut self, spec: &CollectionSpec) -> Result<&Bm25Index> {
+    fn bm25_index(&mut self, spec: &EvalSet) -> Result<&Bm25Index> {
         let key = spec.corpus_key();
         if !self.bm25.contains_key(&key) {
-            let docs = self.collection(spec)?.0.documents.clone();
+            let docs = self.collection(&spec.base)?.0.documents.clone();
             self.bm25.insert(key.clone(), Bm25Index::build(&docs)?);
         }
         Ok(&self.bm25[&key])
@@ -672,7 +689,49 @@ impl Experiment {
             self.config.budget
         ));
         md.push_str(&markdown(&self.config, &grid));
+        let curves = super::report::curves(&self.active_specs());
+        if !curves.is_empty() {
+            md.push_str(&robustness(&self.config, &grid, &curves));
+        }
         if let Some((dir, link_base)) = plots {
+            for (base, points) in &curves {
+                let chart = Chart {
+                    title: format!("{base}: nDCG@10 under query noise"),
+                    y_label: "nDCG@10".into(),
+                    x_label: "noise rate".into(),
+                    x: points.iter().map(|(r, _)| r.to_string()).collect(),
+                    series: self
+                        .config
+                        .methods
+                        .iter()
+                        .map(|m| Series {
+                            name: m.name.clone(),
+                            points: points
+                                .iter()
+                                .map(|(_, c)| {
+                                    let cell = grid.cell(c, &m.name)?;
+                                    Some((
+                                        *cell.mean.get("ndcg_cut_10")?,
+                                        cell.seed_sd.get("ndcg_cut_10").copied().unwrap_or(0.0),
+                                    ))
+                                })
+                                .collect(),
+                        })
+                        .collect(),
+                    y_range: (0.0, 1.0),
+                };
+                let stem = format!("{}-{}-noise", self.config.name, base.replace(':', "-"));
+                let written = chart.lines(&dir.join(stem))?;
+                if let Some(png) = written
+                    .iter()
+                    .find(|p| p.extension().is_some_and(|e| e == "png"))
+                {
+                    let rel = pathdiff(png, link_base);
+                    md.push_str(&format!(
+                        "![{base}: nDCG@10 against the query-noise rate]({rel})\n\n"
+                    ));
+                }
+            }
             let chart = Chart {
                 title: format!("{title}: nDCG@10"),
                 y_label: "nDCG@10".into(),
