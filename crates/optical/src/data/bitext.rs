@@ -340,19 +340,10 @@ fn source_files(root: &Path, source: Source, lang: &str) -> Result<Vec<Files>> {
 ///
 /// A language with no file in any requested source is an error naming the data root.
 pub fn load(root: &Path, spec: &BitextSpec, guard: &LeakGuard) -> Result<Bitext> {
-    let mut report = BitextReport::default();
-    let mut seen: HashSet<(String, String)> = HashSet::new();
+    let mut kept = Kept::default();
     let mut pairs = Vec::new();
     for &source in &spec.sources {
-        read_source(
-            root,
-            source,
-            &spec.lang,
-            guard,
-            &mut seen,
-            &mut report,
-            &mut pairs,
-        )?;
+        read_source(root, source, &spec.lang, guard, &mut kept, &mut pairs)?;
     }
     if pairs.is_empty() {
         return Err(Error::MissingData {
@@ -367,20 +358,12 @@ pub fn load(root: &Path, spec: &BitextSpec, guard: &LeakGuard) -> Result<Bitext>
     }
     if let Some(budget) = spec.budget {
         shuffle(&mut pairs, spec.seed);
-        report.over_budget = pairs.len().saturating_sub(budget);
+        kept.report.over_budget = pairs.len().saturating_sub(budget);
         pairs.truncate(budget);
     }
     for &source in &spec.in_domain {
         let before = pairs.len();
-        read_source(
-            root,
-            source,
-            &spec.lang,
-            guard,
-            &mut seen,
-            &mut report,
-            &mut pairs,
-        )?;
+        read_source(root, source, &spec.lang, guard, &mut kept, &mut pairs)?;
         if pairs.len() == before {
             return Err(Error::MissingData {
                 path: root.to_path_buf(),
@@ -395,8 +378,15 @@ pub fn load(root: &Path, spec: &BitextSpec, guard: &LeakGuard) -> Result<Bitext>
     Ok(Bitext {
         lang: spec.lang.clone(),
         pairs,
-        report,
+        report: kept.report,
     })
+}
+
+/// The pairs kept so far (for deduplication) and the counts of what was read and dropped.
+#[derive(Default)]
+struct Kept {
+    seen: HashSet<(String, String)>,
+    report: BitextReport,
 }
 
 /// Reads every file of `source` for `lang` into `pairs`, counting what is dropped.
@@ -405,10 +395,10 @@ fn read_source(
     source: Source,
     lang: &str,
     guard: &LeakGuard,
-    seen: &mut HashSet<(String, String)>,
-    report: &mut BitextReport,
+    kept: &mut Kept,
     pairs: &mut Vec<BitextPair>,
 ) -> Result<()> {
+    let Kept { seen, report } = kept;
     let mut read = 0;
     for files in source_files(root, source, lang)? {
         let iter: Box<dyn Iterator<Item = cooc::Result<SentencePair>>> = match files {

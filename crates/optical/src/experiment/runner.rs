@@ -695,80 +695,72 @@ impl Experiment {
         }
         if let Some((dir, link_base)) = plots {
             for (base, points) in &curves {
+                let columns: Vec<String> = points.iter().map(|(_, c)| c.clone()).collect();
                 let chart = Chart {
                     title: format!("{base}: nDCG@10 under query noise"),
                     y_label: "nDCG@10".into(),
                     x_label: "noise rate".into(),
                     x: points.iter().map(|(r, _)| r.to_string()).collect(),
-                    series: self
-                        .config
-                        .methods
-                        .iter()
-                        .map(|m| Series {
-                            name: m.name.clone(),
-                            points: points
-                                .iter()
-                                .map(|(_, c)| {
-                                    let cell = grid.cell(c, &m.name)?;
-                                    Some((
-                                        *cell.mean.get("ndcg_cut_10")?,
-                                        cell.seed_sd.get("ndcg_cut_10").copied().unwrap_or(0.0),
-                                    ))
-                                })
-                                .collect(),
-                        })
-                        .collect(),
+                    series: self.ndcg_series(&grid, &columns),
                     y_range: (0.0, 1.0),
                 };
                 let stem = format!("{}-{}-noise", self.config.name, base.replace(':', "-"));
                 let written = chart.lines(&dir.join(stem))?;
-                if let Some(png) = written
-                    .iter()
-                    .find(|p| p.extension().is_some_and(|e| e == "png"))
-                {
-                    let rel = pathdiff(png, link_base);
-                    md.push_str(&format!(
-                        "![{base}: nDCG@10 against the query-noise rate]({rel})\n\n"
-                    ));
-                }
+                link_png(
+                    &mut md,
+                    &written,
+                    &format!("{base}: nDCG@10 against the query-noise rate"),
+                    link_base,
+                );
             }
             let chart = Chart {
                 title: format!("{title}: nDCG@10"),
                 y_label: "nDCG@10".into(),
                 x_label: String::new(),
                 x: collections.clone(),
-                series: self
-                    .config
-                    .methods
-                    .iter()
-                    .map(|m| Series {
-                        name: m.name.clone(),
-                        points: collections
-                            .iter()
-                            .map(|c| {
-                                let cell = grid.cell(c, &m.name)?;
-                                Some((
-                                    *cell.mean.get("ndcg_cut_10")?,
-                                    cell.seed_sd.get("ndcg_cut_10").copied().unwrap_or(0.0),
-                                ))
-                            })
-                            .collect(),
-                    })
-                    .collect(),
+                series: self.ndcg_series(&grid, &collections),
                 y_range: (0.0, 1.0),
             };
             let written = chart.bars(&dir.join(format!("{}-ndcg10", self.config.name)))?;
-            if let Some(png) = written
-                .iter()
-                .find(|p| p.extension().is_some_and(|e| e == "png"))
-            {
-                let rel = pathdiff(png, link_base);
-                md.push_str(&format!(
-                    "![{title}: nDCG@10 per collection and method]({rel})\n"
-                ));
-            }
+            link_png(
+                &mut md,
+                &written,
+                &format!("{title}: nDCG@10 per collection and method"),
+                link_base,
+            );
         }
         Ok(md)
+    }
+
+    /// One series per method: mean nDCG@10 and its seed standard deviation on each column.
+    fn ndcg_series(&self, grid: &Grid, columns: &[String]) -> Vec<Series> {
+        self.config
+            .methods
+            .iter()
+            .map(|m| Series {
+                name: m.name.clone(),
+                points: columns
+                    .iter()
+                    .map(|c| {
+                        let cell = grid.cell(c, &m.name)?;
+                        Some((
+                            *cell.mean.get("ndcg_cut_10")?,
+                            cell.seed_sd.get("ndcg_cut_10").copied().unwrap_or(0.0),
+                        ))
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+/// Appends a Markdown image link to the PNG among `written`, relative to `link_base`.
+fn link_png(md: &mut String, written: &[PathBuf], alt: &str, link_base: &Path) {
+    if let Some(png) = written
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "png"))
+    {
+        md.push_str(&format!("![{alt}]({})\n\n", pathdiff(png, link_base)));
     }
 }
 
