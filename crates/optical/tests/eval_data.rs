@@ -109,6 +109,18 @@ fn flores_devtest_is_line_aligned() {
     assert_eq!(c.queries.len(), 1012);
     assert_eq!(c.documents.len(), 1012);
     assert!(flores::file(&root, "xxx", "devtest").is_err());
+    // Other spellings of the language find the FLORES file.
+    for (code, name) in [
+        ("swa", "swh_Latn"),
+        ("hi", "hin_Deva"),
+        ("hau_Latn", "hau_Latn"),
+    ] {
+        let path = flores::file(&root, code, "devtest").unwrap();
+        assert_eq!(
+            path.file_name().unwrap(),
+            format!("{name}.devtest.gz").as_str()
+        );
+    }
 }
 
 #[test]

@@ -279,11 +279,13 @@ fn source_files(root: &Path, source: Source, lang: &str) -> Result<Vec<Files>> {
     let mut out = Vec::new();
     for code in code_aliases(lang) {
         match source {
-            Source::FloresDev => {
+            // `flores::file` tries every spelling itself: look once.
+            Source::FloresDev if code == lang => {
                 if let Ok(src) = flores::file(root, code, "dev") {
                     out.push(Files::Lines(src, flores::file(root, "eng_Latn", "dev")?));
                 }
             }
+            Source::FloresDev => {}
             Source::Ntrex => {
                 let src = b.join(format!("ntrex128/newstest2019-ref.{code}.txt.gz"));
                 if src.exists() {

@@ -10,7 +10,9 @@ use crate::{Error, Result};
 const DIR: &str = "bitext/flores200";
 
 /// The FLORES file of `code` in `split` (`dev` or `devtest`). `code` is either a full FLORES
-/// code (`hau_Latn`) or a bare language code (`hau`), matched against the files present.
+/// code (`hau_Latn`) or a bare language code in any spelling of
+/// [`code_aliases`](super::bitext::code_aliases) (`hau`, `swa`, `hi`), matched against the files
+/// present.
 pub fn file(root: &Path, code: &str, split: &str) -> Result<PathBuf> {
     let dir = root.join(DIR).join(split);
     let exact = dir.join(format!("{code}.{split}.gz"));
@@ -21,16 +23,24 @@ pub fn file(root: &Path, code: &str, split: &str) -> Result<PathBuf> {
         path: dir.clone(),
         source,
     })?;
-    let prefix = format!("{code}_");
-    let mut hits: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&prefix))
-        })
-        .collect();
+    let names: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    // The first spelling of the language with a file: `swa` finds `swh_Latn`, `hi` `hin_Deva`.
+    let mut hits: Vec<PathBuf> = Vec::new();
+    for alias in super::bitext::code_aliases(code) {
+        let prefix = format!("{alias}_");
+        hits = names
+            .iter()
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&prefix))
+            })
+            .cloned()
+            .collect();
+        if !hits.is_empty() {
+            break;
+        }
+    }
     hits.sort();
     match hits.len() {
         1 => Ok(hits.remove(0)),
