@@ -8,11 +8,14 @@
 //! - [`distil`]: training a query encoder for a language from bitext (OPTICAL and baselines).
 //! - [`retrieve`]: dense exact search with an embedding cache, BM25, fusion.
 //! - [`noise`]: seeded, rate-controlled query noise (typos, diacritics, code-switching, …).
+//! - [`diagnostics`]: embedding-space alignment on parallel text (bitext retrieval both ways,
+//!   cosine of parallel vs non-parallel pairs).
 //! - [`experiment`]: grids of methods × languages × seeds, run records, tables and plots.
 #![warn(missing_docs)]
 
 pub mod align;
 pub mod data;
+pub mod diagnostics;
 pub mod distil;
 mod error;
 pub mod experiment;

@@ -47,6 +47,16 @@ pub struct ExperimentConfig {
     /// Query noise: every collection is evaluated at each of its rates (one training serves all).
     #[serde(default)]
     pub noise: Option<NoiseGrid>,
+    /// Embedding-alignment diagnostics: every cell also records Recall@1/5/10, and on parallel
+    /// collections (`flores:`) the dense rows record bitext retrieval in the other direction
+    /// (English → query language) and the cosine of parallel and non-parallel pairs
+    /// ([`crate::diagnostics`]); the report adds their tables and cosine histograms.
+    #[serde(default)]
+    pub alignment: bool,
+    /// High- and low-resource languages: the report adds the gap between their mean nDCG@10
+    /// per row and collection family, with bootstrap confidence intervals.
+    #[serde(default)]
+    pub gap: Option<GapGroups>,
     /// Distillation settings shared by every `distil` method (a `DistilConfig` table; a method's
     /// own `distil` table overrides it key by key).
     #[serde(default)]
@@ -76,6 +86,40 @@ pub struct NoiseGrid {
     /// seeds the bitext sample of the code-switching lexicon.
     #[serde(default)]
     pub seed: u64,
+}
+
+/// The two language groups of the high/low-resource gap (see [`super::report::gap`]).
+///
+/// ```toml
+/// [gap]
+/// high = ["de", "zh"]
+/// low = ["hau", "yor"]
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GapGroups {
+    /// High-resource languages (any spelling of [`crate::data::bitext::code_aliases`]).
+    pub high: Vec<String>,
+    /// Low-resource languages.
+    pub low: Vec<String>,
+}
+
+impl GapGroups {
+    /// `Some(true)` when `lang` is in the high group, `Some(false)` in the low one.
+    pub fn is_high(&self, lang: &str) -> Option<bool> {
+        let has = |group: &[String]| {
+            group
+                .iter()
+                .any(|g| crate::data::bitext::code_aliases(g).contains(&lang))
+        };
+        if has(&self.high) {
+            Some(true)
+        } else if has(&self.low) {
+            Some(false)
+        } else {
+            None
+        }
+    }
 }
 
 /// One row of the grid.
@@ -255,6 +299,23 @@ impl ExperimentConfig {
                     format!(
                         "{:?}: need at least one rate, in [0, 1], strictly increasing",
                         noise.rates
+                    ),
+                ));
+            }
+        }
+        if let Some(gap) = &self.gap {
+            let in_low = |h: &String| {
+                let h = h.as_str();
+                gap.low
+                    .iter()
+                    .any(|l| crate::data::bitext::code_aliases(l).contains(&h))
+            };
+            if gap.high.is_empty() || gap.low.is_empty() || gap.high.iter().any(in_low) {
+                return Err(bad(
+                    "gap",
+                    format!(
+                        "high {:?} and low {:?} must both be non-empty and disjoint",
+                        gap.high, gap.low
                     ),
                 ));
             }

@@ -52,9 +52,10 @@ mod set;
 
 use std::path::Path;
 
-pub use config::{ExperimentConfig, MethodKind, MethodRole, MethodSpec, NoiseGrid};
+pub use config::{ExperimentConfig, GapGroups, MethodKind, MethodRole, MethodSpec, NoiseGrid};
 pub use record::{
-    HEADLINE, Headline, RunRecord, git_commit, per_query_headline, record_path, unix_now,
+    ALIGNMENT_RECALL, HEADLINE, Headline, RunRecord, git_commit, per_query_headline,
+    per_query_measures, record_path, unix_now,
 };
 pub use runner::{Experiment, ExperimentOptions, Summary};
 pub use set::EvalSet;

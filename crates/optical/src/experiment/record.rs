@@ -51,14 +51,46 @@ pub const HEADLINE: [Headline; 4] = [
     },
 ];
 
+/// Recall@1, @5 and @10: the retrieval-recall measures an alignment grid adds to [`HEADLINE`]
+/// (see [`super::ExperimentConfig::alignment`]).
+pub const ALIGNMENT_RECALL: [Headline; 3] = [
+    Headline {
+        key: "recall_1",
+        label: "R@1",
+        measure: Measure::Recall(1),
+        cutoff: None,
+    },
+    Headline {
+        key: "recall_5",
+        label: "R@5",
+        measure: Measure::Recall(5),
+        cutoff: None,
+    },
+    Headline {
+        key: "recall_10",
+        label: "R@10",
+        measure: Measure::Recall(10),
+        cutoff: None,
+    },
+];
+
 /// Per-query values of the [`HEADLINE`] measures over *every* query of `qrels` (a query the run
 /// does not answer scores 0, as with trec_eval `-c`): `measure key → query id → value`.
 pub fn per_query_headline(
     qrels: &Qrels,
     run: &Run,
 ) -> Result<BTreeMap<String, BTreeMap<String, f64>>> {
+    per_query_measures(qrels, run, &HEADLINE)
+}
+
+/// Per-query values of `measures` over every query of `qrels`, as [`per_query_headline`].
+pub fn per_query_measures(
+    qrels: &Qrels,
+    run: &Run,
+    measures: &[Headline],
+) -> Result<BTreeMap<String, BTreeMap<String, f64>>> {
     let mut out = BTreeMap::new();
-    for h in HEADLINE {
+    for &h in measures {
         let eval = Evaluator::new([h.measure])
             .max_rank(h.cutoff)
             .evaluate(qrels, run);

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use clir_metrics::stats::{holm, randomization};
 
 use super::config::{ExperimentConfig, MethodRole};
-use super::record::{HEADLINE, Headline, RunRecord};
+use super::record::{ALIGNMENT_RECALL, HEADLINE, RunRecord};
 
 /// Permutations of the paired randomization test.
 pub const PERMUTATIONS: usize = 10_000;
@@ -161,13 +161,24 @@ impl Grid {
     /// The baseline-role row with the highest mean nDCG@10 on `collection`, excluding
     /// `exclude` (the row being tested).
     pub fn best_baseline(&self, config: &ExperimentConfig, collection: &str) -> Option<String> {
+        self.best_baseline_measuring(config, collection, HEADLINE[0].key)
+    }
+
+    /// [`Grid::best_baseline`] among the rows whose cell on `collection` records `key`.
+    pub fn best_baseline_measuring(
+        &self,
+        config: &ExperimentConfig,
+        collection: &str,
+        key: &str,
+    ) -> Option<String> {
         config
             .methods
             .iter()
             .filter(|m| m.role == MethodRole::Baseline)
             .filter_map(|m| {
-                let v = *self.cell(collection, &m.name)?.mean.get(HEADLINE[0].key)?;
-                Some((m.name.clone(), v))
+                let cell = self.cell(collection, &m.name)?;
+                cell.mean.get(key)?;
+                Some((m.name.clone(), *cell.mean.get(HEADLINE[0].key)?))
             })
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(n, _)| n)
@@ -224,7 +235,15 @@ pub fn markdown(config: &ExperimentConfig, grid: &Grid) -> String {
     let mut out = String::new();
     let baseline = config.baseline.clone();
     for h in HEADLINE {
-        table(&mut out, config, grid, h, &baseline);
+        table(
+            &mut out,
+            config,
+            grid,
+            h.key,
+            h.label,
+            &grid.collections,
+            &baseline,
+        );
     }
     let _ = writeln!(
         out,
@@ -238,39 +257,270 @@ pub fn markdown(config: &ExperimentConfig, grid: &Grid) -> String {
     out
 }
 
-fn table(out: &mut String, config: &ExperimentConfig, grid: &Grid, h: Headline, baseline: &str) {
-    let _ = writeln!(out, "**{}**\n", h.label);
+/// The keys and labels of the alignment tables on parallel collections (see
+/// [`crate::diagnostics::ParallelAlignment::per_pair`]).
+pub const PARALLEL_MEASURES: [(&str, &str); 7] = [
+    ("rev_recall_1", "English → X R@1"),
+    ("rev_recall_5", "English → X R@5"),
+    ("rev_recall_10", "English → X R@10"),
+    ("rev_recall_100", "English → X R@100"),
+    ("cos_parallel", "cosine of parallel pairs"),
+    ("cos_random", "cosine of non-parallel pairs"),
+    ("cos_gap", "cosine gap (parallel − non-parallel)"),
+];
+
+/// The tables of an alignment grid ([`ExperimentConfig::alignment`]): Recall@1/5/10 on every
+/// collection (Recall@100 is a headline table), then on the parallel collections the other
+/// retrieval direction and the cosine diagnostics, each tested against the baseline row and
+/// the best baseline as the headline tables are.
+pub fn alignment(config: &ExperimentConfig, grid: &Grid) -> String {
+    let mut out = String::from("#### Embedding alignment\n\n");
+    for h in ALIGNMENT_RECALL {
+        let label = format!("{} (query language → English)", h.label);
+        table(
+            &mut out,
+            config,
+            grid,
+            h.key,
+            &label,
+            &grid.collections,
+            &config.baseline,
+        );
+    }
+    let parallel: Vec<String> = grid
+        .collections
+        .iter()
+        .filter(|c| c.starts_with("flores:"))
+        .cloned()
+        .collect();
+    if !parallel.is_empty() {
+        for (key, label) in PARALLEL_MEASURES {
+            table(
+                &mut out,
+                config,
+                grid,
+                key,
+                label,
+                &parallel,
+                &config.baseline,
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "On a parallel collection query *i* and document *i* are translations: → X retrieves the \
+         query-language sentences with the English ones, the non-parallel partner of pair *i* is \
+         English line *i* + ⌊n/2⌋ (mod n), and cosines are of the query encoder's vector against \
+         the teacher's passage vector. Markers as in the headline tables.\n"
+    );
+    out
+}
+
+/// Resamples of the stratified bootstrap behind [`gap`].
+pub const GAP_RESAMPLES: usize = 2_000;
+
+/// The high/low-resource gap of every row ([`ExperimentConfig::gap`]): for each collection
+/// family (`afriqa`, `xquad`, `flores`) that has columns of both groups, the mean nDCG@10 of the
+/// high-resource columns minus that of the low-resource columns, and its difference from the
+/// baseline row's gap, each with a 95% confidence interval from a stratified bootstrap: every
+/// resample draws each column's queries with replacement, the same draw for every row (so the
+/// differences are paired). `columns` pairs each grid column with its collection.
+pub fn gap(
+    config: &ExperimentConfig,
+    grid: &Grid,
+    columns: &[(String, crate::data::CollectionSpec)],
+) -> String {
+    use rand::{Rng, SeedableRng};
+
+    let Some(groups) = &config.gap else {
+        return String::new();
+    };
+    let key = HEADLINE[0].key;
+    let mut out = format!(
+        "#### High/low-resource gap\n\nHigh-resource: {}; low-resource: {}. Gap = mean nDCG@10 \
+         of the high-resource columns − mean of the low-resource columns of one collection \
+         family; 95% intervals from {GAP_RESAMPLES} stratified bootstrap resamples of the \
+         queries (seed-averaged per-query values; the same resample for every row, so Δ is \
+         paired). Δ gap: the row's gap minus `{}`'s.\n\n",
+        groups.high.join(", "),
+        groups.low.join(", "),
+        config.baseline
+    );
+    let mut families: Vec<&str> = Vec::new();
+    for (_, spec) in columns {
+        if !families.contains(&spec.family()) {
+            families.push(spec.family());
+        }
+    }
+    for family in families {
+        let side = |high: bool| -> Vec<&String> {
+            columns
+                .iter()
+                .filter(|(_, s)| s.family() == family && groups.is_high(s.language()) == Some(high))
+                .map(|(c, _)| c)
+                .collect()
+        };
+        let (high, low) = (side(true), side(false));
+        if high.is_empty() || low.is_empty() {
+            continue;
+        }
+        // Rows with a cell on every column of the family, their per-query values per column.
+        let used: Vec<&String> = high.iter().chain(&low).copied().collect();
+        let ids: Vec<Vec<String>> = used
+            .iter()
+            .map(|c| {
+                grid.methods
+                    .iter()
+                    .find_map(|m| grid.cell(c, m)?.per_query.get(key))
+                    .map(|v| v.keys().cloned().collect())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let rows: Vec<(&str, Vec<Vec<f64>>)> = config
+            .methods
+            .iter()
+            .filter_map(|m| {
+                let values = used
+                    .iter()
+                    .zip(&ids)
+                    .map(|(c, ids)| {
+                        let cell = grid.cell(c, &m.name)?;
+                        cell.mean.get(key)?;
+                        Some(cell.values(key, ids))
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                Some((m.name.as_str(), values))
+            })
+            .collect();
+        if rows.is_empty() || ids.iter().any(|i| i.is_empty()) {
+            continue;
+        }
+        let nh = high.len();
+        let gap_of = |cols: &[f64]| -> f64 {
+            mean(cols[..nh].iter().copied()) - mean(cols[nh..].iter().copied())
+        };
+        let observed: Vec<Vec<f64>> = rows
+            .iter()
+            .map(|(_, v)| v.iter().map(|q| mean(q.iter().copied())).collect())
+            .collect();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let mut boots: Vec<Vec<f64>> = vec![Vec::with_capacity(GAP_RESAMPLES); rows.len()];
+        let mut draw = Vec::new();
+        let mut col_means = vec![vec![0.0; used.len()]; rows.len()];
+        for _ in 0..GAP_RESAMPLES {
+            for (c, qids) in ids.iter().enumerate() {
+                let n = qids.len();
+                draw.clear();
+                draw.extend((0..n).map(|_| rng.random_range(0..n)));
+                for (r, (_, values)) in rows.iter().enumerate() {
+                    col_means[r][c] = draw.iter().map(|&i| values[c][i]).sum::<f64>() / n as f64;
+                }
+            }
+            for (r, b) in boots.iter_mut().enumerate() {
+                b.push(gap_of(&col_means[r]));
+            }
+        }
+        let base = rows.iter().position(|(n, _)| *n == config.baseline);
+        let ci = |mut xs: Vec<f64>| -> (f64, f64) {
+            xs.sort_by(f64::total_cmp);
+            let at = |q: f64| xs[((xs.len() - 1) as f64 * q).round() as usize];
+            (at(0.025), at(0.975))
+        };
+        let _ = writeln!(
+            out,
+            "**{family}** — high: {}; low: {}\n",
+            high.iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            low.iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let _ = writeln!(
+            out,
+            "| method | high | low | gap [95% CI] | Δ gap vs `{}` [95% CI] |\n|---|---|---|---|---|",
+            config.baseline
+        );
+        for (r, (name, _)) in rows.iter().enumerate() {
+            let obs = &observed[r];
+            let g = gap_of(obs);
+            let (lo, hi) = ci(boots[r].clone());
+            let delta = match base {
+                Some(b) if b != r => {
+                    let d: Vec<f64> = boots[r].iter().zip(&boots[b]).map(|(x, y)| x - y).collect();
+                    let (dl, dh) = ci(d);
+                    format!("{:+.3} [{:+.3}, {:+.3}]", g - gap_of(&observed[b]), dl, dh)
+                }
+                _ => "–".into(),
+            };
+            let _ = writeln!(
+                out,
+                "| {name} | {} | {} | {g:+.3} [{lo:+.3}, {hi:+.3}] | {delta} |",
+                fmt3(mean(obs[..nh].iter().copied())),
+                fmt3(mean(obs[nh..].iter().copied())),
+            );
+        }
+        let _ = writeln!(out);
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn table(
+    out: &mut String,
+    config: &ExperimentConfig,
+    grid: &Grid,
+    key: &str,
+    label: &str,
+    columns: &[String],
+    baseline: &str,
+) {
+    let _ = writeln!(out, "**{label}**\n");
     let _ = write!(out, "| method |");
-    for c in &grid.collections {
+    for c in columns {
         let _ = write!(out, " {c} |");
     }
     let _ = writeln!(out, " mean |");
-    let _ = writeln!(out, "|---|{}---|", "---|".repeat(grid.collections.len()));
-    let best: BTreeMap<String, Option<String>> = grid
-        .collections
+    let _ = writeln!(out, "|---|{}---|", "---|".repeat(columns.len()));
+    let best: BTreeMap<String, Option<String>> = columns
         .iter()
-        .map(|c| (c.clone(), grid.best_baseline(config, c)))
+        .map(|c| (c.clone(), grid.best_baseline_measuring(config, c, key)))
         .collect();
     for m in &config.methods {
+        let has = |c: &String| {
+            grid.cell(c, &m.name)
+                .is_some_and(|x| x.mean.contains_key(key))
+        };
+        if columns
+            .iter()
+            .all(|c| grid.cell(c, &m.name).is_some() && !has(c))
+        {
+            // The row does not measure `key` (e.g. BM25 in an embedding diagnostic).
+            continue;
+        }
         let tested = m.role != MethodRole::Reference;
         let vs_base = if tested && m.name != baseline {
-            compare_row(grid, &m.name, h.key, |_| Some(baseline.to_owned()))
+            compare_row(grid, &m.name, key, |_| Some(baseline.to_owned()))
         } else {
             BTreeMap::new()
         };
         let vs_best = if tested && m.role == MethodRole::System {
-            compare_row(grid, &m.name, h.key, |c| best.get(c).cloned().flatten())
+            compare_row(grid, &m.name, key, |c| best.get(c).cloned().flatten())
         } else {
             BTreeMap::new()
         };
         let _ = write!(out, "| {} |", m.name);
         let mut row_means = Vec::new();
-        for c in &grid.collections {
-            let Some(cell) = grid.cell(c, &m.name) else {
+        for c in columns {
+            let Some((cell, &v)) = grid
+                .cell(c, &m.name)
+                .and_then(|cell| Some((cell, cell.mean.get(key)?)))
+            else {
                 let _ = write!(out, " – |");
                 continue;
             };
-            let v = cell.mean.get(h.key).copied().unwrap_or(f64::NAN);
             row_means.push(v);
             let mut marks = String::new();
             if vs_base.get(c).is_some_and(|(_, p)| *p < ALPHA) {
@@ -290,14 +540,13 @@ fn table(out: &mut String, config: &ExperimentConfig, grid: &Grid, h: Headline, 
             };
             let _ = write!(out, " {}{marks}{partial} |", fmt3(v));
         }
-        if row_means.len() == grid.collections.len() {
+        if row_means.len() == columns.len() {
             let _ = writeln!(out, " {} |", fmt3(mean(row_means.into_iter())));
         } else {
             let _ = writeln!(out, " – |");
         }
     }
-    let names: Vec<String> = grid
-        .collections
+    let names: Vec<String> = columns
         .iter()
         .filter_map(|c| Some(format!("{c}: `{}`", best.get(c)?.as_ref()?)))
         .collect();
@@ -663,6 +912,147 @@ role = "system"
             grid.best_baseline(&config, "afriqa:hau:test").as_deref(),
             Some("zero-shot")
         );
+    }
+
+    #[test]
+    fn alignment_tables_cover_recall_and_parallel_diagnostics() {
+        let config: ExperimentConfig = toml::from_str(
+            r#"
+name = "t"
+seeds = [0]
+collections = ["flores:hau", "xquad:de"]
+alignment = true
+[[method]]
+name = "zero-shot"
+kind = "dense"
+[[method]]
+name = "bm25"
+kind = "bm25"
+[[method]]
+name = "optical"
+kind = "distil"
+role = "system"
+"#,
+        )
+        .unwrap();
+        config.check().unwrap();
+        let ones = vec![1.0; 40];
+        let quarter: Vec<f64> = (0..40).map(|i| f64::from(i % 4 == 0)).collect();
+        let with = |mut r: RunRecord, keys: &[&str], v: &[f64]| {
+            for key in keys {
+                let q = v
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| (format!("q{i:02}"), *x))
+                    .collect();
+                r.per_query.insert((*key).to_owned(), q);
+            }
+            r.with_means()
+        };
+        let parallel: Vec<&str> = PARALLEL_MEASURES.iter().map(|m| m.0).collect();
+        let recall: Vec<&str> = ALIGNMENT_RECALL.iter().map(|h| h.key).collect();
+        let records = vec![
+            with(
+                record("flores:hau", "zero-shot", None, &quarter),
+                &[&parallel[..], &recall[..]].concat(),
+                &quarter,
+            ),
+            with(
+                record("flores:hau", "optical", Some(0), &ones),
+                &[&parallel[..], &recall[..]].concat(),
+                &ones,
+            ),
+            with(
+                record("flores:hau", "bm25", None, &quarter),
+                &recall,
+                &quarter,
+            ),
+            with(record("xquad:de", "zero-shot", None, &ones), &recall, &ones),
+        ];
+        let columns = ["flores:hau".to_owned(), "xquad:de".to_owned()];
+        let grid = Grid::new(&config, &columns, &records);
+        let md = alignment(&config, &grid);
+        // Recall tables span both columns; BM25 has a run (recall) but no parallel diagnostics.
+        assert!(md.contains("**R@1 (query language → English)**"), "{md}");
+        assert!(md.contains("| bm25 | .250 | – | – |"), "{md}");
+        assert!(md.contains("| optical | 1.000†‡ | – | – |"), "{md}");
+        let rev = md.split("**English → X R@1**").nth(1).unwrap();
+        let rev = rev.split("**").next().unwrap();
+        assert!(rev.contains("| method | flores:hau | mean |"), "{rev}");
+        assert!(rev.contains("| zero-shot | .250 | .250 |"), "{rev}");
+        assert!(rev.contains("| optical | 1.000†‡ | 1.000 |"), "{rev}");
+        assert!(!rev.contains("bm25"), "{rev}");
+        assert!(
+            md.contains("**cosine gap (parallel − non-parallel)**"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn gap_tables_subtract_group_means_with_paired_intervals() {
+        let config: ExperimentConfig = toml::from_str(
+            r#"
+name = "t"
+seeds = [0]
+collections = ["flores:de", "flores:hau", "xquad:de"]
+gap = { high = ["deu"], low = ["ha"] }
+[[method]]
+name = "zero-shot"
+kind = "dense"
+[[method]]
+name = "optical"
+kind = "distil"
+role = "system"
+"#,
+        )
+        .unwrap();
+        config.check().unwrap();
+        let half: Vec<f64> = (0..40).map(|i| f64::from(i % 2 == 0)).collect();
+        let records = vec![
+            record("flores:de", "zero-shot", None, &[1.0; 40]),
+            record("flores:hau", "zero-shot", None, &[0.0; 40]),
+            record("flores:de", "optical", Some(0), &[1.0; 40]),
+            record("flores:hau", "optical", Some(0), &half),
+            record("xquad:de", "optical", Some(0), &[1.0; 40]),
+        ];
+        let columns: Vec<(String, crate::data::CollectionSpec)> = config
+            .collections
+            .iter()
+            .map(|c| (c.clone(), c.parse().unwrap()))
+            .collect();
+        let names: Vec<String> = columns.iter().map(|c| c.0.clone()).collect();
+        let grid = Grid::new(&config, &names, &records);
+        let md = gap(&config, &grid, &columns);
+        // xquad has no low-resource column: only the flores family is reported.
+        assert!(
+            md.contains("**flores** — high: `flores:de`; low: `flores:hau`"),
+            "{md}"
+        );
+        assert!(!md.contains("**xquad**"), "{md}");
+        assert!(
+            md.contains("| zero-shot | 1.000 | .000 | +1.000 [+1.000, +1.000] | – |"),
+            "{md}"
+        );
+        let row = md.lines().find(|l| l.starts_with("| optical |")).unwrap();
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!(&cells[2..4], &["1.000", ".500"], "{row}");
+        // Gap .5 with a sampling interval around it; Δ −.5.
+        assert!(cells[4].starts_with("+0.500 ["), "{row}");
+        assert!(cells[5].starts_with("-0.500 ["), "{row}");
+        let nums = |s: &str| -> Vec<f64> {
+            s.trim_start_matches(|c| c != '[')
+                .trim_matches(|c| c == '[' || c == ']')
+                .split(", ")
+                .map(|x| x.parse().unwrap())
+                .collect()
+        };
+        let (g, d) = (nums(cells[4]), nums(cells[5]));
+        assert!(g[0] < 0.5 && 0.5 < g[1] && g[1] - g[0] < 0.5, "{row}");
+        // zero-shot's gap is 1 in every resample, so Δ is the optical gap shifted by −1.
+        assert!((d[0] - (g[0] - 1.0)).abs() < 2e-3 && (d[1] - (g[1] - 1.0)).abs() < 2e-3);
+        let mut overlapping = config.clone();
+        overlapping.gap.as_mut().unwrap().low.push("de".into());
+        assert!(overlapping.check().is_err());
     }
 
     #[test]

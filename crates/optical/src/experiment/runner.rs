@@ -1,7 +1,7 @@
 //! Filling a grid: every (collection, method, seed) cell without a current record is computed,
 //! its run written under the runs folder and its record under the records folder.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -12,11 +12,15 @@ use sha2::{Digest, Sha256};
 
 use super::config::{ExperimentConfig, MethodKind, MethodSpec, merge_tables};
 use super::plot::{Chart, Series};
-use super::record::{RunRecord, git_commit, per_query_headline, record_path, unix_now};
-use super::report::{Grid, markdown, robustness};
+use super::record::{
+    ALIGNMENT_RECALL, RunRecord, git_commit, per_query_headline, per_query_measures, record_path,
+    unix_now,
+};
+use super::report::{Grid, alignment, gap, markdown, robustness};
 use super::set::EvalSet;
 use crate::data::bitext::{self, BitextSpec, LeakGuard};
 use crate::data::{CollectionSpec, EvalCollection, Topic};
+use crate::diagnostics::{ParallelAlignment, histogram};
 use crate::distil::{self, DistilConfig};
 use crate::model::{Role, load_encoder};
 use crate::noise::QueryNoise;
@@ -228,6 +232,9 @@ impl Experiment {
             "depth": self.config.depth,
             "seed": seed,
         });
+        if self.config.alignment {
+            parts["alignment"] = true.into();
+        }
         if let (Some(noise), Some(_)) = (&self.config.noise, spec.noise_rate) {
             parts["noise"] = serde_json::json!({ "kinds": noise.kinds, "seed": noise.seed });
         }
@@ -357,9 +364,19 @@ impl Experiment {
         let started = Instant::now();
         let runs = self.produce(method, &todo, seed, summary)?;
         let share = started.elapsed().as_secs_f64() / todo.len() as f64;
-        for ((spec, fp, path), (run, training)) in todo.iter().zip(runs) {
+        for ((spec, fp, path), produced) in todo.iter().zip(runs) {
+            let Produced {
+                run,
+                training,
+                per_pair,
+            } = produced;
+            let alignment = self.config.alignment;
             let (_, qrels) = self.collection(&spec.base)?;
-            let per_query = per_query_headline(qrels, &run)?;
+            let mut per_query = per_query_headline(qrels, &run)?;
+            if alignment {
+                per_query.extend(per_query_measures(qrels, &run, &ALIGNMENT_RECALL)?);
+                per_query.extend(per_pair);
+            }
             let record = RunRecord {
                 experiment: self.config.name.clone(),
                 collection: spec.to_string(),
@@ -421,7 +438,7 @@ impl Experiment {
         todo: &[(EvalSet, String, PathBuf)],
         seed: Option<u64>,
         summary: &mut Summary,
-    ) -> Result<Vec<(Run, Option<serde_json::Value>)>> {
+    ) -> Result<Vec<Produced>> {
         let tag = method.name.as_str();
         let depth = self.config.depth;
         let mut out = Vec::with_capacity(todo.len());
@@ -430,18 +447,20 @@ impl Experiment {
                 let model = method.model.clone().unwrap_or(self.config.teacher.clone());
                 let encoder = load_encoder(&model, Role::Query, self.opts.device)?;
                 for (spec, _, _) in todo {
-                    let queries = self.queries(spec, method.kind == MethodKind::English)?;
-                    let run = self
-                        .dense_index(spec)?
-                        .search(&encoder, &queries, depth, tag)?;
-                    out.push((self.save_run(spec, method, seed, run)?, None));
+                    let english = method.kind == MethodKind::English;
+                    let (run, per_pair) = self.dense_run(spec, &encoder, english, tag)?;
+                    out.push(Produced {
+                        run: self.save_run(spec, method, seed, run)?,
+                        training: None,
+                        per_pair,
+                    });
                 }
             }
             MethodKind::Bm25 => {
                 for (spec, _, _) in todo {
                     let queries = self.queries(spec, false)?;
                     let run = self.bm25_index(spec)?.search(&queries, depth, tag)?;
-                    out.push((self.save_run(spec, method, seed, run)?, None));
+                    out.push(Produced::run(self.save_run(spec, method, seed, run)?));
                 }
             }
             MethodKind::Bm25Translated => {
@@ -457,7 +476,7 @@ impl Experiment {
                         })
                         .collect();
                     let run = self.bm25_index(spec)?.search(&queries, depth, tag)?;
-                    out.push((self.save_run(spec, method, seed, run)?, None));
+                    out.push(Produced::run(self.save_run(spec, method, seed, run)?));
                 }
             }
             MethodKind::Distil => {
@@ -488,11 +507,12 @@ impl Experiment {
                 let training = serde_json::to_value(&report).ok();
                 let encoder = load_encoder(&report.student_dir, Role::Query, self.opts.device)?;
                 for (spec, _, _) in todo {
-                    let queries = self.queries(spec, false)?;
-                    let run = self
-                        .dense_index(spec)?
-                        .search(&encoder, &queries, depth, tag)?;
-                    out.push((self.save_run(spec, method, seed, run)?, training.clone()));
+                    let (run, per_pair) = self.dense_run(spec, &encoder, false, tag)?;
+                    out.push(Produced {
+                        run: self.save_run(spec, method, seed, run)?,
+                        training: training.clone(),
+                        per_pair,
+                    });
                 }
                 drop(encoder);
                 if !self.config.keep_students {
@@ -509,11 +529,36 @@ impl Experiment {
                     }
                     let refs: Vec<&Run> = inputs.iter().collect();
                     let run = rrf(&refs, method.rrf_k, depth, tag)?;
-                    out.push((self.save_run(spec, method, seed, run)?, None));
+                    out.push(Produced::run(self.save_run(spec, method, seed, run)?));
                 }
             }
         }
         Ok(out)
+    }
+
+    /// The dense run of `spec` with `encoder` on its native (or English) queries and, in an
+    /// alignment grid on a parallel collection, the per-pair alignment diagnostics of the same
+    /// query vectors against the document vectors (query `i` and document `i` are translations).
+    fn dense_run(
+        &mut self,
+        spec: &EvalSet,
+        encoder: &Encoder,
+        english: bool,
+        tag: &str,
+    ) -> Result<(Run, PerQuery)> {
+        let queries = self.queries(spec, english)?;
+        let depth = self.config.depth;
+        let parallel = self.config.alignment && matches!(spec.base, CollectionSpec::Flores { .. });
+        let index = self.dense_index(spec)?;
+        let q = DenseIndex::embed_queries(encoder, &queries)?;
+        let ids: Vec<String> = queries.iter().map(|t| t.id.clone()).collect();
+        let run = index.search_vectors(&ids, &q, depth, tag)?;
+        let per_pair = if parallel {
+            ParallelAlignment::measure(&q, index.embeddings())?.per_pair(&ids)?
+        } else {
+            PerQuery::new()
+        };
+        Ok((run, per_pair))
     }
 
     /// The run of a cell, from the runs folder or (when absent, e.g. computed in another
@@ -693,7 +738,32 @@ impl Experiment {
         if !curves.is_empty() {
             md.push_str(&robustness(&self.config, &grid, &curves));
         }
+        if self.config.alignment {
+            md.push_str(&alignment(&self.config, &grid));
+        }
+        if self.config.gap.is_some() {
+            let clean: Vec<(String, CollectionSpec)> = self
+                .active_specs()
+                .into_iter()
+                .filter(|s| s.noise_rate.unwrap_or(0.0) == 0.0)
+                .map(|s| (s.to_string(), s.base))
+                .collect();
+            md.push_str(&gap(&self.config, &grid, &clean));
+        }
         if let Some((dir, link_base)) = plots {
+            for c in collections.iter().filter(|c| c.starts_with("flores:")) {
+                let Some(chart) = self.cosine_histograms(&grid, c) else {
+                    continue;
+                };
+                let stem = format!("{}-{}-cosines", self.config.name, c.replace(':', "-"));
+                let written = chart.lines(&dir.join(stem))?;
+                link_png(
+                    &mut md,
+                    &written,
+                    &format!("{c}: cosine of parallel and non-parallel pairs"),
+                    link_base,
+                );
+            }
             for (base, points) in &curves {
                 let columns: Vec<String> = points.iter().map(|(_, c)| c.clone()).collect();
                 let chart = Chart {
@@ -732,6 +802,58 @@ impl Experiment {
         Ok(md)
     }
 
+    /// Histograms of the per-pair cosines (seed-averaged) of parallel and non-parallel pairs on
+    /// `collection`, two series per row that records them; `None` when no row does.
+    fn cosine_histograms(&self, grid: &Grid, collection: &str) -> Option<Chart> {
+        const BINS: usize = 40;
+        let mut samples = Vec::new();
+        for m in &self.config.methods {
+            let Some(cell) = grid.cell(collection, &m.name) else {
+                continue;
+            };
+            for (key, what) in [("cos_parallel", "parallel"), ("cos_random", "non-parallel")] {
+                if let Some(v) = cell.per_query.get(key) {
+                    let values: Vec<f64> = v.values().copied().collect();
+                    samples.push((format!("{} {what}", m.name), values));
+                }
+            }
+        }
+        let all = samples.iter().flat_map(|(_, v)| v.iter().copied());
+        let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+        let spread = hi > lo; // false when every value is equal (or none is finite)
+        if samples.is_empty() || !spread {
+            return None;
+        }
+        let (lo, hi) = ((lo * 20.0).floor() / 20.0, (hi * 20.0).ceil() / 20.0);
+        let width = (hi - lo) / BINS as f64;
+        let series: Vec<Series> = samples
+            .iter()
+            .map(|(name, values)| Series {
+                name: name.clone(),
+                points: histogram(values, lo, hi, BINS)
+                    .into_iter()
+                    .map(|share| Some((share, 0.0)))
+                    .collect(),
+            })
+            .collect();
+        let top = series
+            .iter()
+            .flat_map(|s| s.points.iter().flatten().map(|p| p.0))
+            .fold(0.0, f64::max);
+        Some(Chart {
+            title: format!("{collection}: cosine of parallel and non-parallel pairs"),
+            y_label: "share of pairs".into(),
+            x_label: "cosine (query encoder vs teacher passage vector)".into(),
+            x: (0..BINS)
+                .map(|b| format!("{:.4}", lo + width * (b as f64 + 0.5)))
+                .collect(),
+            series,
+            y_range: (0.0, (top * 1.1).max(1e-3)),
+        })
+    }
+
     /// One series per method: mean nDCG@10 and its seed standard deviation on each column.
     fn ndcg_series(&self, grid: &Grid, columns: &[String]) -> Vec<Series> {
         self.config
@@ -751,6 +873,28 @@ impl Experiment {
                     .collect(),
             })
             .collect()
+    }
+}
+
+/// Measure key → query id → value.
+type PerQuery = BTreeMap<String, BTreeMap<String, f64>>;
+
+/// What computing one cell produced besides its record's bookkeeping.
+struct Produced {
+    run: Run,
+    /// The distillation report, for trained rows.
+    training: Option<serde_json::Value>,
+    /// Per-query values measured outside the run (alignment diagnostics).
+    per_pair: PerQuery,
+}
+
+impl Produced {
+    fn run(run: Run) -> Self {
+        Self {
+            run,
+            training: None,
+            per_pair: PerQuery::new(),
+        }
     }
 }
 

@@ -112,10 +112,16 @@ impl DenseIndex {
         k: usize,
         tag: &str,
     ) -> Result<Run> {
-        let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
-        let q = query_encoder.embed(&texts, BATCH_SIZE, |_| {})?;
+        let q = Self::embed_queries(query_encoder, queries)?;
         let ids: Vec<String> = queries.iter().map(|q| q.id.clone()).collect();
         self.search_vectors(&ids, &q, k, tag)
+    }
+
+    /// The `[queries, d]` embeddings of `queries` by `query_encoder`, as [`DenseIndex::search`]
+    /// scores them.
+    pub fn embed_queries(query_encoder: &Encoder, queries: &[Topic]) -> Result<Tensor> {
+        let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
+        Ok(query_encoder.embed(&texts, BATCH_SIZE, |_| {})?)
     }
 
     /// The exact top `k` documents by inner product for each row of `q` (`[queries, d]`, any
