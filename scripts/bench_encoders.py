@@ -84,9 +84,10 @@ def main():
     ap.add_argument("--reps", type=int, default=10)
     a = ap.parse_args()
     model = os.path.realpath(a.model)
+    name = os.path.basename(os.path.normpath(a.model))
     rf, rt = rust_side(model, a.threads)
     pf, pt = python_side(model, a.threads, a.reps)
-    print(f"model {os.path.basename(model)}, batch 32 x 128 tokens, {a.threads} threads")
+    print(f"model {name}, batch 32 x 128 tokens, {a.threads} threads")
     print(f"forward     clir-encoders {rf * 1e3:8.1f} ms   transformers {pf * 1e3:8.1f} ms   "
           f"ratio (transformers / ours) {pf / rf:.2f}")
     print(f"train step  clir-encoders {rt * 1e3:8.1f} ms   transformers {pt * 1e3:8.1f} ms   "

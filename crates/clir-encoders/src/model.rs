@@ -262,11 +262,20 @@ impl Transformer {
             Kind::BFloat16 => -3.389_531_389_251_535e38,
             _ => f32::MIN as f64,
         };
-        let bias = Tensor::f_ones_like(attention_mask)?
-            .f_sub(attention_mask)?
-            .f_to_kind(kind)?
-            .f_mul_scalar(min)?
-            .f_view([b, 1, 1, l])?;
+        // Without padding there is no mask at all (transformers drops an all-ones mask too),
+        // which lets scaled-dot-product attention use its fused kernels.
+        let padded = attention_mask.f_eq(0)?.f_any()?.f_int64_value(&[])? != 0;
+        let bias = if padded {
+            Some(
+                Tensor::f_ones_like(attention_mask)?
+                    .f_sub(attention_mask)?
+                    .f_to_kind(kind)?
+                    .f_mul_scalar(min)?
+                    .f_view([b, 1, 1, l])?,
+            )
+        } else {
+            None
+        };
         let (nh, d) = (c.num_attention_heads, c.hidden_size);
         let hd = d / nh;
         let attn_drop = if train {
@@ -284,7 +293,7 @@ impl Transformer {
                 &q,
                 &k,
                 &v,
-                Some(&bias),
+                bias.as_ref(),
                 attn_drop,
                 false,
                 None,
