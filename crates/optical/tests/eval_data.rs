@@ -218,3 +218,43 @@ fn bitext_budget_is_a_seeded_prefix_and_aliases_resolve() {
         "{missing}"
     );
 }
+
+#[test]
+fn bitext_mix_fills_exact_quotas_with_nested_samples() {
+    use optical::data::bitext::{self, BitextSpec, LeakGuard};
+    let Some(root) = data_root() else { return };
+    let guard = LeakGuard::default();
+    let template = BitextSpec::new("unused");
+    let mix = |r: f64| vec![("hau".to_owned(), r), ("de".to_owned(), 1.0 - r)];
+    let quarter = bitext::load_mix(&root, &mix(0.25), 301, 3, &template, &guard).unwrap();
+    let half = bitext::load_mix(&root, &mix(0.5), 301, 3, &template, &guard).unwrap();
+    // 301 · 0.25 = 75.25 → 75 Hausa, 226 German; 301 · 0.5 → 151 Hausa (remainder tie to the
+    // first part), 150 German.
+    assert_eq!(quarter.pairs.len(), 301);
+    assert_eq!(half.pairs.len(), 301);
+    let hau_seed = bitext::language_seed(3, "hau");
+    let hau_spec = BitextSpec::new("hau").budget(151, hau_seed);
+    let hau_alone = bitext::load(&root, &hau_spec, &guard).unwrap();
+    assert_eq!(quarter.pairs[..75], hau_alone.pairs[..75]);
+    assert_eq!(half.pairs[..151], hau_alone.pairs[..]);
+    // The German sample of the smaller share is a prefix of the larger one's.
+    assert_eq!(half.pairs[151..], quarter.pairs[75..75 + 150]);
+    assert_eq!(quarter.lang, "hau:0.25+de:0.75");
+    // Languages with sources of the same shape draw different lines: German and Chinese (FLORES
+    // dev + NTREX each) share few English sentences.
+    let de_zh = vec![("de".to_owned(), 0.5), ("zh".to_owned(), 0.5)];
+    let both = bitext::load_mix(&root, &de_zh, 400, 3, &template, &guard).unwrap();
+    let de_en: std::collections::HashSet<&str> =
+        both.pairs[..200].iter().map(|p| p.en.as_str()).collect();
+    let shared = both.pairs[200..]
+        .iter()
+        .filter(|p| de_en.contains(p.en.as_str()))
+        .count();
+    assert!(shared < 40, "{shared} of 200 English sentences shared");
+    // Share 0 reads nothing of the language.
+    let none = bitext::load_mix(&root, &mix(0.0), 50, 3, &template, &guard).unwrap();
+    assert_eq!(none.pairs, quarter.pairs[75..125]);
+    // A quota larger than the language's bitext is an error naming both.
+    let err = bitext::load_mix(&root, &mix(1.0), 1_000_000, 3, &template, &guard).unwrap_err();
+    assert!(err.to_string().contains("1000000 `hau` pairs"), "{err}");
+}

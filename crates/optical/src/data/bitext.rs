@@ -384,6 +384,100 @@ pub fn load(root: &Path, spec: &BitextSpec, guard: &LeakGuard) -> Result<Bitext>
     })
 }
 
+/// Splits `budget` pairs by `shares` (which sum to 1) with the largest-remainder method: each
+/// part gets `⌊share · budget⌋`, and the pairs left over go one each to the largest fractional
+/// remainders (ties to the earlier part), so the quotas sum to `budget` exactly.
+///
+/// ```
+/// use optical::data::bitext::quotas;
+/// assert_eq!(quotas(&[0.5, 0.25, 0.25], 10), [5, 3, 2]);
+/// assert_eq!(quotas(&[1.0 / 3.0; 3], 100), [34, 33, 33]);
+/// assert_eq!(quotas(&[0.0, 1.0], 7), [0, 7]);
+/// ```
+pub fn quotas(shares: &[f64], budget: usize) -> Vec<usize> {
+    let exact: Vec<f64> = shares.iter().map(|s| s.max(0.0) * budget as f64).collect();
+    let mut out: Vec<usize> = exact.iter().map(|e| e.floor() as usize).collect();
+    let mut order: Vec<usize> = (0..shares.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (ra, rb) = (exact[a] - exact[a].floor(), exact[b] - exact[b].floor());
+        rb.total_cmp(&ra).then(a.cmp(&b))
+    });
+    let assigned: usize = out.iter().sum();
+    for &i in order.iter().cycle().take(budget.saturating_sub(assigned)) {
+        out[i] += 1;
+    }
+    out
+}
+
+/// The budget seed of `lang` in a mix drawn with `seed`: `seed` XOR the FNV-1a hash of the code
+/// as written. Languages whose sources have the same shape (FLORES dev + NTREX for German,
+/// Chinese, …) would otherwise draw the same line numbers, i.e. translations of the same English
+/// sentences.
+pub fn language_seed(seed: u64, lang: &str) -> u64 {
+    let hash = lang.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    seed ^ hash
+}
+
+/// The bitext of a multilingual mix: `budget` pairs split over `mix`'s `(language, share)` parts
+/// by [`quotas`]; each language's pairs are the first of its own [`load`] with a budget of its
+/// quota and seed [`language_seed`]`(seed, language)` (so a language's sample only grows as its
+/// share grows). `template`
+/// gives the sources; its language, budget and in-domain sources are ignored. Pairs are in mix
+/// order, language after language.
+///
+/// A language that cannot fill its quota is an error naming it, its quota and what it has.
+pub fn load_mix(
+    root: &Path,
+    mix: &[(String, f64)],
+    budget: usize,
+    seed: u64,
+    template: &BitextSpec,
+    guard: &LeakGuard,
+) -> Result<Bitext> {
+    let shares: Vec<f64> = mix.iter().map(|(_, s)| *s).collect();
+    let mut pairs = Vec::with_capacity(budget);
+    let mut report = BitextReport::default();
+    for ((lang, _), quota) in mix.iter().zip(quotas(&shares, budget)) {
+        if quota == 0 {
+            continue;
+        }
+        let spec = BitextSpec::new(lang.as_str())
+            .sources(template.sources.clone())
+            .budget(quota, language_seed(seed, lang));
+        let one = load(root, &spec, guard)?;
+        if one.pairs.len() < quota {
+            return Err(Error::MissingData {
+                path: root.join("bitext"),
+                hint: format!(
+                    "the mix asks for {quota} `{lang}` pairs, the sources {:?} have {}",
+                    spec.sources.iter().map(|s| s.name()).collect::<Vec<_>>(),
+                    one.pairs.len()
+                ),
+            });
+        }
+        pairs.extend(one.pairs);
+        let r = one.report;
+        report.files.extend(r.files);
+        report.read.extend(r.read);
+        report.duplicates += r.duplicates;
+        report.empty += r.empty;
+        report.leaked += r.leaked;
+        report.over_budget += r.over_budget;
+    }
+    let lang = mix
+        .iter()
+        .map(|(l, s)| format!("{l}:{s}"))
+        .collect::<Vec<_>>()
+        .join("+");
+    Ok(Bitext {
+        lang,
+        pairs,
+        report,
+    })
+}
+
 /// The pairs kept so far (for deduplication) and the counts of what was read and dropped.
 #[derive(Default)]
 struct Kept {

@@ -171,6 +171,29 @@ pub struct BitextConfig {
     /// [`crate::noise::QueryNoise`] model (the English side, and so the teacher, unchanged).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub noise: Option<BitextNoise>,
+    /// Multilingual distillation: one student on several languages, each contributing its
+    /// `share` of `budget` (largest-remainder rounding, see [`crate::data::bitext::quotas`]).
+    /// Each language's pairs are the first of its own seeded shuffle, so samples are nested as a
+    /// share grows. Empty (the default) = the single language `lang`; when set, `lang` is only a
+    /// label.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mix: Vec<MixShare>,
+}
+
+/// One language of a `[bitext] mix`.
+///
+/// ```toml
+/// [bitext]
+/// budget = 2000
+/// mix = [{ lang = "hau", share = 0.25 }, { lang = "de", share = 0.75 }]
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixShare {
+    /// Language code (any spelling the bitext reader knows).
+    pub lang: String,
+    /// Share of the budget, in `[0, 1]`; the shares of a mix sum to 1.
+    pub share: f64,
 }
 
 /// `[bitext] noise`: a query-noise model applied to the low-resource side of the training pairs.
@@ -198,6 +221,7 @@ impl Default for BitextConfig {
             seed: 0,
             in_domain: Vec::new(),
             noise: None,
+            mix: Vec::new(),
         }
     }
 }
@@ -565,6 +589,43 @@ impl DistilConfig {
         parse_sources(&self.bitext.in_domain, "bitext.in_domain")
     }
 
+    /// `[bitext] mix`: shares in `[0, 1]` summing to 1, distinct languages, a positive budget,
+    /// no in-domain sources (they are per language and unbudgeted).
+    fn check_mix(&self) -> Result<()> {
+        let mix = &self.bitext.mix;
+        if mix.is_empty() {
+            return Ok(());
+        }
+        if self.bitext.budget == 0 {
+            return bad("bitext.budget", "a mix needs a positive total budget");
+        }
+        if !self.bitext.in_domain.is_empty() {
+            return bad("bitext.in_domain", "cannot be combined with a mix");
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for part in mix {
+            if !(0.0..=1.0).contains(&part.share) {
+                return bad(
+                    "bitext.mix.share",
+                    format!("`{}`: must lie in [0, 1], got {}", part.lang, part.share),
+                );
+            }
+            let aliases = crate::data::bitext::code_aliases(part.lang.trim());
+            if part.lang.trim().is_empty() || seen.iter().any(|l| aliases.contains(l)) {
+                return bad(
+                    "bitext.mix.lang",
+                    format!("`{}`: empty or named twice", part.lang),
+                );
+            }
+            seen.push(part.lang.trim());
+        }
+        let total: f64 = mix.iter().map(|p| p.share).sum();
+        if (total - 1.0).abs() > 1e-6 {
+            return bad("bitext.mix", format!("shares sum to {total}, not 1"));
+        }
+        Ok(())
+    }
+
     /// Validates every setting before any work.
     pub fn check(&self) -> Result<()> {
         if self.lang.trim().is_empty() {
@@ -578,6 +639,7 @@ impl DistilConfig {
         if self.bitext.sources.is_empty() {
             return bad("bitext.sources", "must name at least one source");
         }
+        self.check_mix()?;
         let t = &self.train;
         if t.epochs == 0 {
             return bad("train.epochs", "must be >= 1");
@@ -975,5 +1037,30 @@ noise = { kinds = "typo+drop:0.5", rate = 0.1 }
         let mut b = a.clone();
         b.train.seed = 1;
         assert_ne!(a.fingerprint(), b.fingerprint());
+    }
+
+    #[test]
+    fn mix_is_checked_and_absent_from_plain_fingerprints() {
+        let plain: DistilConfig = toml::from_str("lang = \"hau\"").unwrap();
+        assert!(!serde_json::to_string(&plain).unwrap().contains("\"mix\":"));
+        let text = "lang = \"mix\"\n[bitext]\nbudget = 100\nmix = [{ lang = \"hau\", share = 0.25 }, { lang = \"de\", share = 0.75 }]";
+        let cfg: DistilConfig = toml::from_str(text).unwrap();
+        cfg.check().unwrap();
+        assert_eq!(cfg.bitext.mix.len(), 2);
+        assert_ne!(cfg.fingerprint(), plain.fingerprint());
+        let cases = [
+            ("share = 0.75 }", "share = 0.5 }", "sum to 0.75"),
+            ("\"de\"", "\"ha\"", "named twice"),
+            ("share = 0.25", "share = -0.25", "must lie in [0, 1]"),
+            ("budget = 100", "budget = 0", "positive total budget"),
+        ];
+        for (from, to, want) in cases {
+            let bad: DistilConfig = toml::from_str(&text.replace(from, to)).unwrap();
+            let err = bad.check().unwrap_err().to_string();
+            assert!(err.contains(want), "{want}: {err}");
+        }
+        let with_domain = format!("{text}\nin_domain = [\"afriqa-train\"]");
+        let bad: DistilConfig = toml::from_str(&with_domain).unwrap();
+        assert!(bad.check().unwrap_err().to_string().contains("in_domain"));
     }
 }

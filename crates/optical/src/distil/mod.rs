@@ -150,7 +150,7 @@ pub use checkpoint::CheckpointState;
 pub use config::{
     AdversarialConfig, AdversaryInput, BitextConfig, BitextNoise, CostKind, DistilConfig,
     EmbeddingAdversary, GradientMode, HardAlign, InfoNceConfig, LanguageAdversary, LossCost,
-    Marginals, Method, OpticalConfig, OtLoss, PerturbKind, ScheduleName, TokenKdConfig,
+    Marginals, Method, MixShare, OpticalConfig, OtLoss, PerturbKind, ScheduleName, TokenKdConfig,
     TrainSettings,
 };
 pub use run::{AdversarialReport, DistilReport, RunOptions, distil, distil_pairs, peak_rss_mb};

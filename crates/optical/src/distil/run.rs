@@ -184,10 +184,21 @@ pub fn distil(
     if cfg.bitext.budget > 0 {
         spec = spec.budget(cfg.bitext.budget, cfg.bitext.seed);
     }
-    let mut bitext = bitext::load(data_root, &spec, &guard)?;
+    let mut bitext = if cfg.bitext.mix.is_empty() {
+        bitext::load(data_root, &spec, &guard)?
+    } else {
+        let mix: Vec<(String, f64)> = cfg
+            .bitext
+            .mix
+            .iter()
+            .map(|p| (p.lang.clone(), p.share))
+            .collect();
+        let b = &cfg.bitext;
+        bitext::load_mix(data_root, &mix, b.budget, b.seed, &spec, &guard)?
+    };
     tracing::info!(
         "bitext {}-eng: {} pairs ({} leaked, {} duplicates dropped)",
-        cfg.lang,
+        bitext.lang,
         bitext.pairs.len(),
         bitext.report.leaked,
         bitext.report.duplicates
