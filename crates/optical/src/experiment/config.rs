@@ -57,6 +57,11 @@ pub struct ExperimentConfig {
     /// per row and collection family, with bootstrap confidence intervals.
     #[serde(default)]
     pub gap: Option<GapGroups>,
+    /// Multilingual distillation over a language mix: every `distil` row becomes one row per
+    /// (low-resource share, budget), each training one student on the mix that serves every
+    /// collection (see [`MixGrid`]); the report adds the scaling tables, trends and curves.
+    #[serde(default)]
+    pub mix: Option<MixGrid>,
     /// Distillation settings shared by every `distil` method (a `DistilConfig` table; a method's
     /// own `distil` table overrides it key by key).
     #[serde(default)]
@@ -122,6 +127,74 @@ impl GapGroups {
     }
 }
 
+/// The language-mix dimension of a grid: students distilled on `low` and `high` languages
+/// together, the low-resource languages sharing `r` of the bitext budget equally and the
+/// high-resource ones `1 − r`, for every `r` in [`shares`](Self::shares) and every total budget
+/// in [`budgets`](Self::budgets).
+///
+/// ```toml
+/// [mix]
+/// low = ["hau", "yor", "ibo", "swa", "twi"]
+/// high = ["de", "zh", "ar", "hi"]
+/// shares = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0]
+/// budgets = [500, 2000]
+/// ```
+///
+/// Row `optical` becomes `optical+r0.25+b2000` and so on; the row names and their points are
+/// [`ExperimentConfig::mix_rows`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixGrid {
+    /// Low-resource languages.
+    pub low: Vec<String>,
+    /// High-resource languages.
+    pub high: Vec<String>,
+    /// Shares `r` of the budget given to the low-resource group, in `[0, 1]`, increasing.
+    pub shares: Vec<f64>,
+    /// Total bitext budgets (pairs per student, over all languages), increasing.
+    pub budgets: Vec<usize>,
+}
+
+impl MixGrid {
+    /// The `[bitext] mix` at low-resource share `r`: each low-resource language `r / |low|`,
+    /// each high-resource one `(1 − r) / |high|`; languages with share 0 are left out.
+    pub fn parts(&self, r: f64) -> Vec<crate::distil::MixShare> {
+        let group = |langs: &[String], total: f64| {
+            langs
+                .iter()
+                .map(move |l| crate::distil::MixShare {
+                    lang: l.clone(),
+                    share: total / langs.len() as f64,
+                })
+                .filter(|p| p.share > 0.0)
+                .collect::<Vec<_>>()
+        };
+        let mut out = group(&self.low, r);
+        out.extend(group(&self.high, 1.0 - r));
+        out
+    }
+
+    /// The two groups, to classify collection languages with [`GapGroups::is_high`].
+    pub fn groups(&self) -> GapGroups {
+        GapGroups {
+            high: self.high.clone(),
+            low: self.low.clone(),
+        }
+    }
+}
+
+/// Where an expanded row of a [`MixGrid`] sits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixPoint {
+    /// The row it was expanded from.
+    pub base: String,
+    /// Low-resource share `r`.
+    pub share: f64,
+    /// Total bitext budget.
+    pub budget: usize,
+}
+
 /// One row of the grid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -145,6 +218,9 @@ pub struct MethodSpec {
     /// `rrf`: the constant `k` of 1 / (k + rank).
     #[serde(default = "default_rrf_k")]
     pub rrf_k: f64,
+    /// Set on the rows [`ExperimentConfig::expand_mix`] made (not written in config files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mix: Option<MixPoint>,
 }
 
 /// What produces a method's run.
@@ -204,6 +280,13 @@ fn default_rrf_k() -> f64 {
     60.0
 }
 
+impl MethodSpec {
+    /// Whether this row was expanded from the mix row `base`.
+    pub fn is_mix_of(&self, base: &str) -> bool {
+        self.mix.as_ref().is_some_and(|p| p.base == base)
+    }
+}
+
 impl ExperimentConfig {
     /// Reads and checks a TOML file.
     pub fn load(path: &Path) -> Result<Self> {
@@ -248,6 +331,39 @@ impl ExperimentConfig {
             }
         }
         Ok(out)
+    }
+
+    /// Replaces every `distil` row by its [`MixGrid`] rows (`<name>+r<share>+b<budget>`, shares
+    /// outer, budgets inner); a no-op without `[mix]` and on rows already expanded.
+    pub fn expand_mix(&mut self) {
+        let Some(mix) = &self.mix else { return };
+        let mut rows = Vec::with_capacity(self.methods.len());
+        for m in &self.methods {
+            if m.kind != MethodKind::Distil || m.mix.is_some() {
+                rows.push(m.clone());
+                continue;
+            }
+            for &share in &mix.shares {
+                for &budget in &mix.budgets {
+                    let mut row = m.clone();
+                    row.name = format!("{}+r{share}+b{budget}", m.name);
+                    row.mix = Some(MixPoint {
+                        base: m.name.clone(),
+                        share,
+                        budget,
+                    });
+                    rows.push(row);
+                }
+            }
+        }
+        self.methods = rows;
+    }
+
+    /// The expanded rows of the mix grid, in config order.
+    pub fn mix_rows(&self) -> impl Iterator<Item = (&MethodSpec, &MixPoint)> {
+        self.methods
+            .iter()
+            .filter_map(|m| m.mix.as_ref().map(|p| (m, p)))
     }
 
     /// The row named `name`.
@@ -301,6 +417,30 @@ impl ExperimentConfig {
                         noise.rates
                     ),
                 ));
+            }
+        }
+        if let Some(mix) = &self.mix {
+            let increasing = mix.shares.windows(2).all(|w| w[0] < w[1])
+                && mix.budgets.windows(2).all(|w| w[0] < w[1]);
+            if mix.low.is_empty()
+                || mix.high.is_empty()
+                || mix.shares.is_empty()
+                || mix.budgets.is_empty()
+                || !increasing
+                || mix.shares.iter().any(|r| !(0.0..=1.0).contains(r))
+                || mix.budgets.contains(&0)
+            {
+                return Err(bad(
+                    "mix",
+                    format!(
+                        "low {:?}, high {:?}, shares {:?}, budgets {:?}: need non-empty groups, \
+                         shares in [0, 1] and positive budgets, both strictly increasing",
+                        mix.low, mix.high, mix.shares, mix.budgets
+                    ),
+                ));
+            }
+            if !self.methods.iter().any(|m| m.kind == MethodKind::Distil) {
+                return Err(bad("mix", "no distil row to train on the mix".into()));
             }
         }
         if let Some(gap) = &self.gap {
@@ -459,5 +599,41 @@ of = ["bm25", "optical"]
         }
         let unknown = GRID.replace("seeds = [0, 1]", "seeds = [0, 1]\nsede = 3");
         assert!(toml::from_str::<ExperimentConfig>(&unknown).is_err());
+    }
+
+    #[test]
+    fn a_mix_expands_distil_rows_once_per_share_and_budget() {
+        let text = format!(
+            "{}\n[mix]\nlow = [\"hau\", \"yor\"]\nhigh = [\"de\"]\nshares = [0.0, 0.5, 1.0]\nbudgets = [100, 200]\n",
+            GRID.split("[[method]]\nname = \"rrf").next().unwrap()
+        );
+        let mut c: ExperimentConfig = toml::from_str(&text).unwrap();
+        c.check().unwrap();
+        c.expand_mix();
+        c.check().unwrap();
+        let names: Vec<&str> = c.methods.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names[..3], ["zero-shot", "bm25", "optical+r0+b100"]);
+        assert_eq!(names.len(), 2 + 6);
+        assert!(names.contains(&"optical+r0.5+b200"));
+        // Expanding twice changes nothing.
+        let before = c.methods.clone();
+        c.expand_mix();
+        assert_eq!(c.methods, before);
+        assert!(c.methods[2].is_mix_of("optical"));
+        assert_eq!(c.mix_rows().count(), 6);
+        let mix = c.mix.as_ref().unwrap();
+        let parts = mix.parts(0.5);
+        assert_eq!(parts.len(), 3);
+        assert!((parts[0].share - 0.25).abs() < 1e-12 && (parts[2].share - 0.5).abs() < 1e-12);
+        assert_eq!(mix.parts(0.0).len(), 1);
+        assert_eq!(mix.parts(1.0).len(), 2);
+        for (from, to) in [
+            ("shares = [0.0, 0.5, 1.0]", "shares = [0.5, 0.0]"),
+            ("budgets = [100, 200]", "budgets = [0]"),
+            ("high = [\"de\"]", "high = []"),
+        ] {
+            let bad: ExperimentConfig = toml::from_str(&text.replace(from, to)).unwrap();
+            assert!(bad.check().unwrap_err().to_string().contains("mix"), "{to}");
+        }
     }
 }

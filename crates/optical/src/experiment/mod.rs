@@ -37,7 +37,9 @@
 //! to be committed: a grid too large for one sitting is resumed from them, on this machine or
 //! another, and a record whose fingerprint no longer matches its cell's configuration is redone.
 //! Students are trained once per (language, method, seed) and serve every collection in that
-//! language; the teacher's document embeddings are cached per corpus.
+//! language — or, in a grid with a `[mix]` ([`MixGrid`]), once per (row, share, budget, seed) on
+//! the language mix, serving every collection; the teacher's document embeddings are cached per
+//! corpus.
 //!
 //! [`Experiment::report`] turns the current records into Markdown ([`report::markdown`]) and
 //! plots ([`plot`]); [`write_section`] puts the Markdown between `<!-- BEGIN name -->` and
@@ -48,16 +50,19 @@ pub mod plot;
 mod record;
 pub mod report;
 mod runner;
+pub mod scaling;
 mod set;
 
 use std::path::Path;
 
-pub use config::{ExperimentConfig, GapGroups, MethodKind, MethodRole, MethodSpec, NoiseGrid};
+pub use config::{
+    ExperimentConfig, GapGroups, MethodKind, MethodRole, MethodSpec, MixGrid, MixPoint, NoiseGrid,
+};
 pub use record::{
     ALIGNMENT_RECALL, HEADLINE, Headline, RunRecord, git_commit, per_query_headline,
     per_query_measures, record_path, unix_now,
 };
-pub use runner::{Experiment, ExperimentOptions, Summary};
+pub use runner::{Experiment, ExperimentOptions, MIX_LANG, Summary};
 pub use set::EvalSet;
 
 use crate::data::write_atomically;

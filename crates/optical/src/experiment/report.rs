@@ -96,7 +96,7 @@ impl Cell {
     }
 
     /// Seed-averaged per-query values of `key` in the query order of `ids`.
-    fn values(&self, key: &str, ids: &[String]) -> Vec<f64> {
+    pub(crate) fn values(&self, key: &str, ids: &[String]) -> Vec<f64> {
         let v = self.per_query.get(key);
         ids.iter()
             .map(|q| v.and_then(|v| v.get(q)).copied().unwrap_or(0.0))
@@ -234,7 +234,13 @@ fn compare_row(
 pub fn markdown(config: &ExperimentConfig, grid: &Grid) -> String {
     let mut out = String::new();
     let baseline = config.baseline.clone();
-    for h in HEADLINE {
+    // A mix grid has a row per (method, share, budget): its other measures stay in the records.
+    let shown = if config.mix.is_some() {
+        1
+    } else {
+        HEADLINE.len()
+    };
+    for h in &HEADLINE[..shown] {
         table(
             &mut out,
             config,

@@ -17,6 +17,7 @@ use super::record::{
     unix_now,
 };
 use super::report::{Grid, alignment, gap, markdown, robustness};
+use super::scaling::scaling;
 use super::set::EvalSet;
 use crate::data::bitext::{self, BitextSpec, LeakGuard};
 use crate::data::{CollectionSpec, EvalCollection, Topic};
@@ -26,6 +27,10 @@ use crate::model::{Role, load_encoder};
 use crate::noise::QueryNoise;
 use crate::retrieve::{Bm25Index, DenseIndex, Lexicon, LexiconOptions, rrf};
 use crate::{Error, Result};
+
+/// The `lang` label of students trained on a [`super::MixGrid`] mix (their folder is
+/// `students/mix/<row>/seed-<s>`).
+pub const MIX_LANG: &str = "mix";
 
 /// Where an experiment reads and writes, and how it runs.
 #[derive(Debug, Clone)]
@@ -114,11 +119,16 @@ impl std::fmt::Debug for Experiment {
 
 impl Experiment {
     /// An experiment over `config` (checked) with `opts`.
-    pub fn new(config: ExperimentConfig, opts: ExperimentOptions) -> Result<Self> {
+    pub fn new(mut config: ExperimentConfig, opts: ExperimentOptions) -> Result<Self> {
+        config.expand_mix();
         config.check()?;
         let sets = config.eval_sets()?;
         for m in &opts.only_methods {
-            if config.method(m).is_none() {
+            if !config
+                .methods
+                .iter()
+                .any(|r| r.name == *m || r.is_mix_of(m))
+            {
                 return Err(Error::Config {
                     field: "only_methods".into(),
                     reason: format!("no row named `{m}`"),
@@ -176,10 +186,27 @@ impl Experiment {
             .methods
             .iter()
             .filter(|m| {
-                self.opts.only_methods.is_empty() || self.opts.only_methods.contains(&m.name)
+                self.opts.only_methods.is_empty()
+                    || self
+                        .opts
+                        .only_methods
+                        .iter()
+                        .any(|o| *o == m.name || m.is_mix_of(o))
             })
             .cloned()
             .collect();
+        // A mix student serves every language: its row is filled over all columns at once.
+        let (mixed, methods): (Vec<MethodSpec>, Vec<MethodSpec>) =
+            methods.into_iter().partition(|m| m.mix.is_some());
+        for method in &mixed {
+            for seed in self.seeds_of(method) {
+                let wanted = self.opts.only_seeds.is_empty()
+                    || seed.is_none_or(|s| self.opts.only_seeds.contains(&s));
+                if wanted {
+                    self.fill(method, &specs, seed, &mut summary)?;
+                }
+            }
+        }
         for lang in &languages {
             let group: Vec<EvalSet> = specs
                 .iter()
@@ -287,17 +314,31 @@ impl Experiment {
             .and_then(|b| b.get("budget"))
             .is_some();
         let mut fixed = toml::Table::new();
-        fixed.insert("lang".into(), lang.into());
+        let mut bitext = toml::Table::new();
+        bitext.insert("seed".into(), (seed as i64).into());
+        match (&method.mix, &self.config.mix) {
+            (Some(point), Some(grid)) => {
+                fixed.insert("lang".into(), MIX_LANG.into());
+                let parts =
+                    toml::Value::try_from(grid.parts(point.share)).map_err(|e| Error::Config {
+                        field: "mix".into(),
+                        reason: e.to_string(),
+                    })?;
+                bitext.insert("mix".into(), parts);
+                bitext.insert("budget".into(), (point.budget as i64).into());
+            }
+            _ => {
+                fixed.insert("lang".into(), lang.into());
+                if !explicit_budget {
+                    bitext.insert("budget".into(), (self.config.budget as i64).into());
+                }
+            }
+        }
         if !table.contains_key("teacher") {
             fixed.insert(
                 "teacher".into(),
                 self.config.teacher.to_string_lossy().into_owned().into(),
             );
-        }
-        let mut bitext = toml::Table::new();
-        bitext.insert("seed".into(), (seed as i64).into());
-        if !explicit_budget {
-            bitext.insert("budget".into(), (self.config.budget as i64).into());
         }
         fixed.insert("bitext".into(), bitext.into());
         let mut train = toml::Table::new();
@@ -481,7 +522,11 @@ impl Experiment {
             }
             MethodKind::Distil => {
                 let seed_value = seed.unwrap_or_default();
-                let lang = todo[0].0.language().to_owned();
+                let lang = if method.mix.is_some() {
+                    MIX_LANG.to_owned()
+                } else {
+                    todo[0].0.language().to_owned()
+                };
                 let cfg = self.distil_config(method, &lang, seed_value)?;
                 let dir = self
                     .opts
@@ -725,13 +770,15 @@ impl Experiment {
             md.push_str(d.trim());
             md.push_str("\n\n");
         }
+        let budget = match &self.config.mix {
+            Some(mix) => format!("bitext budgets {:?} pairs per student", mix.budgets),
+            None => format!("bitext budget {} pairs per language", self.config.budget),
+        };
         md.push_str(&format!(
-            "Generated by `{command}` from {} run records in `{}` (seeds {:?}, bitext budget {} pairs \
-             per language).\n\n",
+            "Generated by `{command}` from {} run records in `{}` (seeds {:?}, {budget}).\n\n",
             records.len(),
             self.opts.records_dir.display(),
             self.config.seeds,
-            self.config.budget
         ));
         md.push_str(&markdown(&self.config, &grid));
         let curves = super::report::curves(&self.active_specs());
@@ -741,14 +788,25 @@ impl Experiment {
         if self.config.alignment {
             md.push_str(&alignment(&self.config, &grid));
         }
+        let clean: Vec<(String, CollectionSpec)> = self
+            .active_specs()
+            .into_iter()
+            .filter(|s| s.noise_rate.unwrap_or(0.0) == 0.0)
+            .map(|s| (s.to_string(), s.base))
+            .collect();
         if self.config.gap.is_some() {
-            let clean: Vec<(String, CollectionSpec)> = self
-                .active_specs()
-                .into_iter()
-                .filter(|s| s.noise_rate.unwrap_or(0.0) == 0.0)
-                .map(|s| (s.to_string(), s.base))
-                .collect();
             md.push_str(&gap(&self.config, &grid, &clean));
+        }
+        if self.config.mix.is_some() {
+            let report = scaling(&self.config, &grid, &clean);
+            md.push_str(&report.markdown);
+            if let Some((dir, link_base)) = plots {
+                for (suffix, alt, chart) in &report.charts {
+                    let stem = format!("{}-{suffix}", self.config.name);
+                    let written = chart.lines(&dir.join(stem))?;
+                    link_png(&mut md, &written, alt, link_base);
+                }
+            }
         }
         if let Some((dir, link_base)) = plots {
             for c in collections.iter().filter(|c| c.starts_with("flores:")) {
@@ -782,6 +840,10 @@ impl Experiment {
                     &format!("{base}: nDCG@10 against the query-noise rate"),
                     link_base,
                 );
+            }
+            if self.config.mix.is_some() {
+                // One bar per expanded row would be unreadable: the scaling curves stand for it.
+                return Ok(md);
             }
             let chart = Chart {
                 title: format!("{title}: nDCG@10"),

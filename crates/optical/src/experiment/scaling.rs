@@ -1,0 +1,600 @@
+//! The report of a language-mix grid ([`MixGrid`](super::MixGrid)): nDCG@10 of each language
+//! group against the low-resource share `r` and the bitext budget, with least-squares trends and
+//! bootstrap intervals.
+//!
+//! A *group* is the columns of one collection family whose language is in the mix's low (or
+//! high) group, e.g. the AfriQA-R columns of Hausa, Yoruba, … Its value for a row is the mean of
+//! its columns' nDCG@10 (every language weighs the same). Trends are ordinary least squares over
+//! the grid points that exist: the slope against `r` at each budget, and the change per doubling
+//! of the budget (slope against `log2 budget`) at each share. Their 95% intervals come from
+//! stratified bootstrap resamples of each column's queries (seed-averaged per-query values, the
+//! same resample for every row), so they carry query-sampling uncertainty; seed variation is
+//! averaged in, and the tables show how many seeds each point has.
+
+use std::fmt::Write as _;
+
+use rand::{Rng, SeedableRng};
+
+use super::config::ExperimentConfig;
+use super::plot::{Chart, Series};
+use super::record::HEADLINE;
+use super::report::{GAP_RESAMPLES, Grid, fmt3};
+use crate::data::CollectionSpec;
+
+/// The columns of one language group in one collection family.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// `"afriqa low"`, `"xquad high"`, …
+    pub label: String,
+    /// The columns.
+    pub columns: Vec<String>,
+    /// Query ids of each column.
+    ids: Vec<Vec<String>>,
+}
+
+/// One expanded row of the grid, with its per-group values.
+struct Point<'a> {
+    base: &'a str,
+    share: f64,
+    budget: usize,
+    /// Per group: per column the seed-averaged per-query values (`None`: a cell is missing).
+    values: Vec<Option<Vec<Vec<f64>>>>,
+    /// Per group: the fewest seeds among its cells.
+    seeds: Vec<usize>,
+}
+
+/// The Markdown and the charts of a mix grid's scaling analysis.
+#[derive(Debug, Clone, Default)]
+pub struct Scaling {
+    /// Tables and notes (empty without `[mix]` or records).
+    pub markdown: String,
+    /// `(file-name suffix, alt text, chart)`: per group, nDCG@10 against `r` and, with two or
+    /// more budgets, against the budget.
+    pub charts: Vec<(String, String, Chart)>,
+}
+
+/// Ordinary least-squares `(intercept, slope)` of `ys` on `xs`; `None` with fewer than two
+/// distinct `xs`.
+///
+/// ```
+/// use optical::experiment::scaling::ols;
+/// let (a, b) = ols(&[0.0, 0.5, 1.0], &[0.2, 0.3, 0.4]).unwrap();
+/// assert!((a - 0.2).abs() < 1e-12 && (b - 0.2).abs() < 1e-12);
+/// assert!(ols(&[1.0, 1.0], &[0.0, 1.0]).is_none());
+/// ```
+pub fn ols(xs: &[f64], ys: &[f64]) -> Option<(f64, f64)> {
+    let n = xs.len().min(ys.len()) as f64;
+    let mx = xs.iter().sum::<f64>() / n;
+    let my = ys.iter().sum::<f64>() / n;
+    let sxx: f64 = xs.iter().map(|x| (x - mx) * (x - mx)).sum();
+    let sxy: f64 = xs.iter().zip(ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+    if xs.len() < 2 || sxx <= 1e-12 {
+        return None;
+    }
+    let slope = sxy / sxx;
+    Some((my - slope * mx, slope))
+}
+
+/// The 2.5% and 97.5% nearest-rank percentiles.
+fn interval(mut xs: Vec<f64>) -> (f64, f64) {
+    xs.sort_by(f64::total_cmp);
+    let at = |q: f64| xs[((xs.len() - 1) as f64 * q).round() as usize];
+    (at(0.025), at(0.975))
+}
+
+/// Shares are copied, never computed, so equality is exact.
+fn same(a: f64, b: f64) -> bool {
+    a.total_cmp(&b).is_eq()
+}
+
+fn mean(xs: impl Iterator<Item = f64>) -> f64 {
+    let (s, n) = xs.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
+    if n == 0 { 0.0 } else { s / n as f64 }
+}
+
+/// The language groups of `columns`: per collection family (in column order), its low- then
+/// high-resource columns, where any exist and some row has values on them.
+pub fn groups(
+    config: &ExperimentConfig,
+    grid: &Grid,
+    columns: &[(String, CollectionSpec)],
+) -> Vec<Group> {
+    let Some(mix) = &config.mix else {
+        return Vec::new();
+    };
+    let classes = mix.groups();
+    let key = HEADLINE[0].key;
+    let mut families: Vec<&str> = Vec::new();
+    for (_, spec) in columns {
+        if !families.contains(&spec.family()) {
+            families.push(spec.family());
+        }
+    }
+    let mut out = Vec::new();
+    for family in families {
+        for (high, side) in [(false, "low"), (true, "high")] {
+            let cols: Vec<String> = columns
+                .iter()
+                .filter(|(_, s)| {
+                    s.family() == family && classes.is_high(s.language()) == Some(high)
+                })
+                .map(|(c, _)| c.clone())
+                .collect();
+            let ids: Vec<Vec<String>> = cols
+                .iter()
+                .map(|c| {
+                    grid.methods
+                        .iter()
+                        .find_map(|m| grid.cell(c, m)?.per_query.get(key))
+                        .map(|v| v.keys().cloned().collect())
+                        .unwrap_or_default()
+                })
+                .collect();
+            if !cols.is_empty() && ids.iter().all(|i| !i.is_empty()) {
+                out.push(Group {
+                    label: format!("{family} {side}"),
+                    columns: cols,
+                    ids,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Per column of `group`, the seed-averaged per-query nDCG@10 of `row` and the fewest seeds.
+fn group_values(grid: &Grid, row: &str, group: &Group) -> Option<(Vec<Vec<f64>>, usize)> {
+    let key = HEADLINE[0].key;
+    let mut seeds = usize::MAX;
+    let values = group
+        .columns
+        .iter()
+        .zip(&group.ids)
+        .map(|(c, ids)| {
+            let cell = grid.cell(c, row)?;
+            cell.mean.get(key)?;
+            seeds = seeds.min(cell.seeds);
+            Some(cell.values(key, ids))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some((values, seeds))
+}
+
+fn group_mean(values: &[Vec<f64>]) -> f64 {
+    mean(values.iter().map(|q| mean(q.iter().copied())))
+}
+
+/// The scaling section of a mix grid from its aggregated `grid` (see the [module docs](self)).
+pub fn scaling(
+    config: &ExperimentConfig,
+    grid: &Grid,
+    columns: &[(String, CollectionSpec)],
+) -> Scaling {
+    let Some(mix) = &config.mix else {
+        return Scaling::default();
+    };
+    let groups = groups(config, grid, columns);
+    if groups.is_empty() {
+        return Scaling::default();
+    }
+    let points: Vec<Point<'_>> = config
+        .mix_rows()
+        .map(|(m, p)| {
+            let found: Vec<Option<(Vec<Vec<f64>>, usize)>> = groups
+                .iter()
+                .map(|g| group_values(grid, &m.name, g))
+                .collect();
+            Point {
+                base: &p.base,
+                share: p.share,
+                budget: p.budget,
+                seeds: found
+                    .iter()
+                    .map(|f| f.as_ref().map_or(0, |f| f.1))
+                    .collect(),
+                values: found.into_iter().map(|f| f.map(|f| f.0)).collect(),
+            }
+        })
+        .collect();
+    // Rows outside the mix (zero-shot, …): constant references.
+    let references: Vec<(&str, Vec<Option<f64>>)> = config
+        .methods
+        .iter()
+        .filter(|m| m.mix.is_none())
+        .map(|m| {
+            let v = groups
+                .iter()
+                .map(|g| group_values(grid, &m.name, g).map(|(v, _)| group_mean(&v)))
+                .collect();
+            (m.name.as_str(), v)
+        })
+        .filter(|(_, v): &(&str, Vec<Option<f64>>)| v.iter().any(Option::is_some))
+        .collect();
+    let mut bases: Vec<&str> = Vec::new();
+    for p in &points {
+        if !bases.contains(&p.base) {
+            bases.push(p.base);
+        }
+    }
+
+    // Bootstrap: per point and group, the group mean under each resample of the queries.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    let mut boots: Vec<Vec<Vec<f64>>> =
+        vec![vec![Vec::with_capacity(GAP_RESAMPLES); groups.len()]; points.len()];
+    let mut draws: Vec<Vec<usize>> = Vec::new();
+    for _ in 0..GAP_RESAMPLES {
+        for (g, group) in groups.iter().enumerate() {
+            draws.clear();
+            for ids in &group.ids {
+                let n = ids.len();
+                draws.push((0..n).map(|_| rng.random_range(0..n)).collect());
+            }
+            for (p, point) in points.iter().enumerate() {
+                if let Some(values) = &point.values[g] {
+                    let m = mean(
+                        values
+                            .iter()
+                            .zip(&draws)
+                            .map(|(v, d)| d.iter().map(|&i| v[i]).sum::<f64>() / d.len() as f64),
+                    );
+                    boots[p][g].push(m);
+                }
+            }
+        }
+    }
+    let observed = |p: &Point<'_>, g: usize| p.values[g].as_deref().map(group_mean);
+    let se = |p: usize, g: usize| -> f64 {
+        let b = &boots[p][g];
+        let m = mean(b.iter().copied());
+        (b.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (b.len().max(2) - 1) as f64).sqrt()
+    };
+    // A fit over the points `members` (index, x) of group `g`: observed line and slope interval.
+    let fit = |members: &[(usize, f64)], g: usize| -> Option<(f64, f64, f64, f64)> {
+        let have: Vec<(usize, f64)> = members
+            .iter()
+            .copied()
+            .filter(|&(p, _)| points[p].values[g].is_some())
+            .collect();
+        let xs: Vec<f64> = have.iter().map(|h| h.1).collect();
+        let ys: Vec<f64> = have
+            .iter()
+            .map(|&(p, _)| observed(&points[p], g).unwrap_or(f64::NAN))
+            .collect();
+        let (a, b) = ols(&xs, &ys)?;
+        let slopes: Vec<f64> = (0..GAP_RESAMPLES)
+            .filter_map(|i| {
+                let ys: Vec<f64> = have.iter().map(|&(p, _)| boots[p][g][i]).collect();
+                ols(&xs, &ys).map(|f| f.1)
+            })
+            .collect();
+        let (lo, hi) = interval(slopes);
+        Some((a, b, lo, hi))
+    };
+
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "#### Scaling with the low-resource share\n\nLow-resource languages: {}; high-resource: \
+         {}. Each student is trained on one mix: at share r the low-resource languages split r \
+         of the budget equally and the high-resource ones 1 − r. A group's value is the mean \
+         nDCG@10 of its columns ({}). Seeds per point in parentheses where fewer than {}.\n",
+        mix.low.join(", "),
+        mix.high.join(", "),
+        groups
+            .iter()
+            .map(|g| format!("{}: {}", g.label, g.columns.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; "),
+        config.seeds.len()
+    );
+    for &budget in &mix.budgets {
+        let _ = writeln!(md, "**Budget {budget} pairs** (nDCG@10)\n");
+        let _ = write!(md, "| r |");
+        for base in &bases {
+            for g in &groups {
+                let _ = write!(md, " {base}: {} |", g.label);
+            }
+        }
+        let _ = writeln!(md, "\n|---|{}", "---|".repeat(bases.len() * groups.len()));
+        for &share in &mix.shares {
+            let _ = write!(md, "| {share} |");
+            for base in &bases {
+                let p = points
+                    .iter()
+                    .position(|p| p.base == *base && same(p.share, share) && p.budget == budget);
+                for g in 0..groups.len() {
+                    let cell = p.and_then(|p| {
+                        let v = observed(&points[p], g)?;
+                        let s = points[p].seeds[g];
+                        let partial = if s < config.seeds.len() {
+                            format!(" ({s}/{})", config.seeds.len())
+                        } else {
+                            String::new()
+                        };
+                        Some(format!("{}{partial}", fmt3(v)))
+                    });
+                    let _ = write!(md, " {} |", cell.unwrap_or_else(|| "–".into()));
+                }
+            }
+            let _ = writeln!(md);
+        }
+        for (name, values) in &references {
+            let _ = write!(md, "| {name} |");
+            for _ in &bases {
+                for v in values {
+                    let _ = write!(md, " {} |", v.map_or_else(|| "–".into(), fmt3));
+                }
+            }
+            let _ = writeln!(md);
+        }
+        let _ = writeln!(md);
+    }
+
+    let _ = writeln!(
+        md,
+        "**Trend against the share** — least-squares line of the group's nDCG@10 over r at each \
+         budget: its value at r = 0 and r = 1 and its slope (change from r = 0 to r = 1), 95% \
+         interval from {GAP_RESAMPLES} stratified bootstrap resamples of the queries.\n\n\
+         | method | budget | group | fit at r = 0 | fit at r = 1 | slope [95% CI] |\n\
+         |---|---|---|---|---|---|"
+    );
+    for base in &bases {
+        for &budget in &mix.budgets {
+            let members: Vec<(usize, f64)> = points
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.base == *base && p.budget == budget)
+                .map(|(i, p)| (i, p.share))
+                .collect();
+            for (g, group) in groups.iter().enumerate() {
+                if let Some((a, b, lo, hi)) = fit(&members, g) {
+                    let _ = writeln!(
+                        md,
+                        "| {base} | {budget} | {} | {} | {} | {b:+.3} [{lo:+.3}, {hi:+.3}] |",
+                        group.label,
+                        fmt3(a),
+                        fmt3(a + b)
+                    );
+                }
+            }
+        }
+    }
+    let _ = writeln!(md);
+    if mix.budgets.len() > 1 {
+        let _ = writeln!(
+            md,
+            "**Trend against the budget** — least-squares slope of the group's nDCG@10 against \
+             log2(budget) at each share: the change per doubling of the bitext, 95% bootstrap \
+             interval.\n\n| method | r | group | per doubling [95% CI] |\n|---|---|---|---|"
+        );
+        for base in &bases {
+            for &share in &mix.shares {
+                let members: Vec<(usize, f64)> = points
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.base == *base && same(p.share, share))
+                    .map(|(i, p)| (i, (p.budget as f64).log2()))
+                    .collect();
+                for (g, group) in groups.iter().enumerate() {
+                    if let Some((_, b, lo, hi)) = fit(&members, g) {
+                        let _ = writeln!(
+                            md,
+                            "| {base} | {share} | {} | {b:+.3} [{lo:+.3}, {hi:+.3}] |",
+                            group.label
+                        );
+                    }
+                }
+            }
+        }
+        let _ = writeln!(md);
+    }
+
+    // Charts: error bars are bootstrap standard errors over queries.
+    let mut charts = Vec::new();
+    let reference_series = |g: usize, n: usize| -> Vec<Series> {
+        references
+            .iter()
+            .filter_map(|(name, v)| {
+                let v = v[g]?;
+                Some(Series {
+                    name: (*name).to_owned(),
+                    points: vec![Some((v, 0.0)); n],
+                })
+            })
+            .collect()
+    };
+    for (g, group) in groups.iter().enumerate() {
+        let mut series = Vec::new();
+        for base in &bases {
+            for &budget in &mix.budgets {
+                series.push(Series {
+                    name: format!("{base}, {budget} pairs"),
+                    points: mix
+                        .shares
+                        .iter()
+                        .map(|&share| {
+                            let p = points.iter().position(|p| {
+                                p.base == *base && same(p.share, share) && p.budget == budget
+                            })?;
+                            Some((observed(&points[p], g)?, se(p, g)))
+                        })
+                        .collect(),
+                });
+            }
+        }
+        series.extend(reference_series(g, mix.shares.len()));
+        let slug = group.label.replace(' ', "-");
+        charts.push((
+            format!("{slug}-share"),
+            format!("{}: nDCG@10 against the low-resource share", group.label),
+            Chart {
+                title: format!("{}: nDCG@10 against the low-resource share r", group.label),
+                y_label: "nDCG@10".into(),
+                x_label: "low-resource share r of the bitext".into(),
+                x: mix.shares.iter().map(|s| s.to_string()).collect(),
+                series,
+                y_range: (0.0, 1.0),
+            },
+        ));
+        if mix.budgets.len() > 1 {
+            let mut ends = vec![mix.shares[0]];
+            if mix.shares.len() > 1 {
+                ends.push(mix.shares[mix.shares.len() - 1]);
+            }
+            let mut series = Vec::new();
+            for base in &bases {
+                for &share in &ends {
+                    series.push(Series {
+                        name: format!("{base}, r = {share}"),
+                        points: mix
+                            .budgets
+                            .iter()
+                            .map(|&budget| {
+                                let p = points.iter().position(|p| {
+                                    p.base == *base && same(p.share, share) && p.budget == budget
+                                })?;
+                                Some((observed(&points[p], g)?, se(p, g)))
+                            })
+                            .collect(),
+                    });
+                }
+            }
+            series.extend(reference_series(g, mix.budgets.len()));
+            charts.push((
+                format!("{slug}-budget"),
+                format!("{}: nDCG@10 against the bitext budget", group.label),
+                Chart {
+                    title: format!("{}: nDCG@10 against the bitext budget", group.label),
+                    y_label: "nDCG@10".into(),
+                    x_label: "bitext pairs (all languages)".into(),
+                    x: mix.budgets.iter().map(|b| b.to_string()).collect(),
+                    series,
+                    y_range: (0.0, 1.0),
+                },
+            ));
+        }
+    }
+    Scaling {
+        markdown: md,
+        charts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::experiment::RunRecord;
+
+    /// A record whose every headline measure is 1 on the first `hits` of `n` queries, else 0.
+    fn record(collection: &str, method: &str, seed: Option<u64>, hits: usize) -> RunRecord {
+        let n = 20;
+        let q: BTreeMap<String, f64> = (0..n)
+            .map(|i| (format!("q{i:02}"), if i < hits { 1.0 } else { 0.0 }))
+            .collect();
+        RunRecord {
+            experiment: "t".into(),
+            collection: collection.into(),
+            method: method.into(),
+            seed,
+            fingerprint: String::new(),
+            git_commit: None,
+            host: "cpu".into(),
+            wall_s: 1.0,
+            finished_unix: 0,
+            num_queries: 0,
+            means: BTreeMap::new(),
+            per_query: HEADLINE
+                .iter()
+                .map(|h| (h.key.to_owned(), q.clone()))
+                .collect(),
+            training: None,
+        }
+        .with_means()
+    }
+
+    #[test]
+    fn tables_and_trends_follow_the_share_and_the_budget() {
+        let mut config: ExperimentConfig = toml::from_str(
+            r#"
+name = "t"
+seeds = [0]
+collections = ["afriqa:hau", "xquad:de"]
+[mix]
+low = ["hau"]
+high = ["de"]
+shares = [0.0, 0.5, 1.0]
+budgets = [100, 200]
+[[method]]
+name = "zero-shot"
+kind = "dense"
+[[method]]
+name = "optical"
+kind = "distil"
+"#,
+        )
+        .unwrap();
+        config.expand_mix();
+        let (hau, de) = ("afriqa:hau:test", "xquad:de");
+        let mut records = vec![
+            record(hau, "zero-shot", None, 3),
+            record(de, "zero-shot", None, 15),
+        ];
+        // Low group: 0.2 + 0.4 r (+0.1 at the larger budget); high group: 0.8 − 0.2 r.
+        for (r, low, high) in [(0.0, 4, 16), (0.5, 8, 14), (1.0, 12, 12)] {
+            for (budget, extra) in [(100, 0), (200, 2)] {
+                let row = format!("optical+r{r}+b{budget}");
+                records.push(record(hau, &row, Some(0), low + extra));
+                records.push(record(de, &row, Some(0), high));
+            }
+        }
+        let columns: Vec<(String, CollectionSpec)> = vec![
+            (hau.into(), "afriqa:hau".parse().unwrap()),
+            (de.into(), "xquad:de".parse().unwrap()),
+        ];
+        let grid = Grid::new(&config, &[hau.into(), de.into()], &records);
+        let groups = groups(&config, &grid, &columns);
+        assert_eq!(groups.len(), 2);
+        assert_eq!(
+            (groups[0].label.as_str(), groups[1].label.as_str()),
+            ("afriqa low", "xquad high")
+        );
+        let report = scaling(&config, &grid, &columns);
+        let md = &report.markdown;
+        assert!(md.contains("| 0.5 | .400 | .700 |"), "{md}");
+        assert!(md.contains("| zero-shot | .150 | .750 |"), "{md}");
+        // Slopes against r: +0.4 (low), −0.2 (high), at both budgets.
+        assert!(
+            md.contains("| optical | 100 | afriqa low | .200 | .600 | +0.400 ["),
+            "{md}"
+        );
+        assert!(
+            md.contains("| optical | 200 | xquad high | .800 | .600 | -0.200 ["),
+            "{md}"
+        );
+        // Per doubling of the budget: +0.1 on the low group, 0 on the high one.
+        assert!(
+            md.contains("| optical | 0.5 | afriqa low | +0.100 ["),
+            "{md}"
+        );
+        assert!(
+            md.contains("| optical | 0.5 | xquad high | +0.000 [+0.000, +0.000] |"),
+            "{md}"
+        );
+        // Two groups × (share, budget) charts; the share chart has a series per budget plus
+        // zero-shot.
+        assert_eq!(report.charts.len(), 4);
+        let share_chart = &report.charts[0].2;
+        assert_eq!(share_chart.series.len(), 3);
+        let p = share_chart.series[0].points[1].unwrap();
+        assert!((p.0 - 0.4).abs() < 1e-12 && p.1 > 0.0);
+    }
+
+    #[test]
+    fn ols_fits_a_line() {
+        let (a, b) = ols(&[1.0, 2.0, 3.0, 4.0], &[1.0, 3.0, 2.0, 4.0]).unwrap();
+        // numpy.polyfit([1,2,3,4], [1,3,2,4], 1) = [0.8, 0.5]
+        assert!((b - 0.8).abs() < 1e-12 && (a - 0.5).abs() < 1e-12);
+    }
+}
