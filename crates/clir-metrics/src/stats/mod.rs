@@ -21,6 +21,6 @@
 mod tests_impl;
 
 pub use tests_impl::{
-    BootstrapOutput, TestOutput, bonferroni, bootstrap, cohens_d, holm, paired_t, randomization,
-    wilcoxon,
+    BootstrapOutput, TestOutput, bonferroni, bootstrap, cohens_d, holm, paired_t, percentile,
+    randomization, wilcoxon,
 };

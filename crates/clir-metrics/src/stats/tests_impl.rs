@@ -241,6 +241,27 @@ pub fn randomization(a: &[f64], b: &[f64], resamples: usize, seed: u64) -> Resul
     })
 }
 
+/// The `q`-quantile (`q` in `[0, 1]`) of the ascending `sorted` values with linear
+/// interpolation between order statistics, as `numpy.quantile` computes it by default; NaN for an
+/// empty slice.
+///
+/// ```
+/// use clir_metrics::stats::percentile;
+/// let xs = [1.0, 2.0, 4.0, 8.0];
+/// assert_eq!(percentile(&xs, 0.0), 1.0);
+/// assert_eq!(percentile(&xs, 0.5), 3.0); // numpy.quantile([1, 2, 4, 8], 0.5)
+/// assert!((percentile(&xs, 0.9) - 6.8).abs() < 1e-12);
+/// ```
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let Some(last) = sorted.len().checked_sub(1) else {
+        return f64::NAN;
+    };
+    let pos = q.clamp(0.0, 1.0) * last as f64;
+    let (lo, frac) = (pos.floor() as usize, pos - pos.floor());
+    let hi = (lo + 1).min(last);
+    sorted[lo] + frac * (sorted[hi] - sorted[lo])
+}
+
 /// Paired bootstrap of the mean of `b - a`: `resamples` resamples of the queries with
 /// replacement (seeded), a `1 - alpha` percentile interval (linear interpolation, numpy's
 /// default) and the shifted-null p-value.
@@ -269,16 +290,10 @@ pub fn bootstrap(
         .filter(|&&m| (m - observed).abs() >= observed.abs())
         .count();
     means.sort_by(f64::total_cmp);
-    let quantile = |q: f64| {
-        let pos = q * (resamples - 1) as f64;
-        let (lo, frac) = (pos.floor() as usize, pos - pos.floor());
-        let hi = (lo + 1).min(resamples - 1);
-        means[lo] + frac * (means[hi] - means[lo])
-    };
     Ok(BootstrapOutput {
         mean_diff: observed,
-        ci_low: quantile(alpha / 2.0),
-        ci_high: quantile(1.0 - alpha / 2.0),
+        ci_low: percentile(&means, alpha / 2.0),
+        ci_high: percentile(&means, 1.0 - alpha / 2.0),
         p_value: (extreme as f64 + 1.0) / (resamples as f64 + 1.0),
     })
 }

@@ -61,6 +61,20 @@ impl CollectionSpec {
         }
     }
 
+    /// Whether query `i` and document `i` are translations of each other (FLORES-200 devtest
+    /// bitext retrieval), so that alignment diagnostics of parallel pairs apply.
+    pub fn is_parallel(&self) -> bool {
+        matches!(self, CollectionSpec::Flores { .. })
+    }
+
+    /// Whether the column name `column` (a collection as written, or as displayed) is a
+    /// parallel collection; `false` for anything that does not parse.
+    pub fn is_parallel_column(column: &str) -> bool {
+        column
+            .parse::<CollectionSpec>()
+            .is_ok_and(|s| s.is_parallel())
+    }
+
     /// The language of the queries, as the bitext readers take it (aliases are resolved there).
     pub fn language(&self) -> &str {
         match self {

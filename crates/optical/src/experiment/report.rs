@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use clir_metrics::stats::{holm, randomization};
+use clir_metrics::stats::{holm, percentile, randomization};
 
 use super::config::{ExperimentConfig, MethodRole};
 use super::record::{ALIGNMENT_RECALL, HEADLINE, RunRecord};
@@ -241,15 +241,7 @@ pub fn markdown(config: &ExperimentConfig, grid: &Grid) -> String {
         HEADLINE.len()
     };
     for h in &HEADLINE[..shown] {
-        table(
-            &mut out,
-            config,
-            grid,
-            h.key,
-            h.label,
-            &grid.collections,
-            &baseline,
-        );
+        table(&mut out, config, grid, h.key, h.label, &grid.collections);
     }
     let _ = writeln!(
         out,
@@ -283,33 +275,17 @@ pub fn alignment(config: &ExperimentConfig, grid: &Grid) -> String {
     let mut out = String::from("#### Embedding alignment\n\n");
     for h in ALIGNMENT_RECALL {
         let label = format!("{} (query language → English)", h.label);
-        table(
-            &mut out,
-            config,
-            grid,
-            h.key,
-            &label,
-            &grid.collections,
-            &config.baseline,
-        );
+        table(&mut out, config, grid, h.key, &label, &grid.collections);
     }
     let parallel: Vec<String> = grid
         .collections
         .iter()
-        .filter(|c| c.starts_with("flores:"))
+        .filter(|c| crate::data::CollectionSpec::is_parallel_column(c))
         .cloned()
         .collect();
     if !parallel.is_empty() {
         for (key, label) in PARALLEL_MEASURES {
-            table(
-                &mut out,
-                config,
-                grid,
-                key,
-                label,
-                &parallel,
-                &config.baseline,
-            );
+            table(&mut out, config, grid, key, label, &parallel);
         }
     }
     let _ = writeln!(
@@ -429,8 +405,7 @@ pub fn gap(
         let base = rows.iter().position(|(n, _)| *n == config.baseline);
         let ci = |mut xs: Vec<f64>| -> (f64, f64) {
             xs.sort_by(f64::total_cmp);
-            let at = |q: f64| xs[((xs.len() - 1) as f64 * q).round() as usize];
-            (at(0.025), at(0.975))
+            (percentile(&xs, 0.025), percentile(&xs, 0.975))
         };
         let _ = writeln!(
             out,
@@ -473,7 +448,8 @@ pub fn gap(
     out
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One table of measure `key`: a row per method, a column per entry of `columns`, each value
+/// tested against `config.baseline` (†) and, for system rows, the column's best baseline (‡).
 fn table(
     out: &mut String,
     config: &ExperimentConfig,
@@ -481,8 +457,8 @@ fn table(
     key: &str,
     label: &str,
     columns: &[String],
-    baseline: &str,
 ) {
+    let baseline = config.baseline.as_str();
     let _ = writeln!(out, "**{label}**\n");
     let _ = write!(out, "| method |");
     for c in columns {

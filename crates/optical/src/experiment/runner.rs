@@ -593,7 +593,7 @@ impl Experiment {
     ) -> Result<(Run, PerQuery)> {
         let queries = self.queries(spec, english)?;
         let depth = self.config.depth;
-        let parallel = self.config.alignment && matches!(spec.base, CollectionSpec::Flores { .. });
+        let parallel = self.config.alignment && spec.base.is_parallel();
         let index = self.dense_index(spec)?;
         let q = DenseIndex::embed_queries(encoder, &queries)?;
         let ids: Vec<String> = queries.iter().map(|t| t.id.clone()).collect();
@@ -809,7 +809,10 @@ impl Experiment {
             }
         }
         if let Some((dir, link_base)) = plots {
-            for c in collections.iter().filter(|c| c.starts_with("flores:")) {
+            for c in collections
+                .iter()
+                .filter(|c| CollectionSpec::is_parallel_column(c))
+            {
                 let Some(chart) = self.cosine_histograms(&grid, c) else {
                     continue;
                 };

@@ -13,6 +13,7 @@
 
 use std::fmt::Write as _;
 
+use clir_metrics::stats::percentile;
 use rand::{Rng, SeedableRng};
 
 use super::config::ExperimentConfig;
@@ -75,11 +76,10 @@ pub fn ols(xs: &[f64], ys: &[f64]) -> Option<(f64, f64)> {
     Some((my - slope * mx, slope))
 }
 
-/// The 2.5% and 97.5% nearest-rank percentiles.
+/// The 2.5% and 97.5% percentiles (linear interpolation, as numpy).
 fn interval(mut xs: Vec<f64>) -> (f64, f64) {
     xs.sort_by(f64::total_cmp);
-    let at = |q: f64| xs[((xs.len() - 1) as f64 * q).round() as usize];
-    (at(0.025), at(0.975))
+    (percentile(&xs, 0.025), percentile(&xs, 0.975))
 }
 
 /// Shares are copied, never computed, so equality is exact.
