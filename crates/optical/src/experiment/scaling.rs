@@ -44,6 +44,15 @@ struct Point<'a> {
     seeds: Vec<usize>,
 }
 
+/// A least-squares line with the slopes of the bootstrap resamples (NaN where a resample has
+/// no fit).
+struct Fit {
+    intercept: f64,
+    slope: f64,
+    xs: Vec<f64>,
+    slopes: Vec<f64>,
+}
+
 /// The Markdown and the charts of a mix grid's scaling analysis.
 #[derive(Debug, Clone, Default)]
 pub struct Scaling {
@@ -248,8 +257,8 @@ pub fn scaling(
         let m = mean(b.iter().copied());
         (b.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (b.len().max(2) - 1) as f64).sqrt()
     };
-    // A fit over the points `members` (index, x) of group `g`: observed line and slope interval.
-    let fit = |members: &[(usize, f64)], g: usize| -> Option<(f64, f64, f64, f64)> {
+    // A fit over the points `members` (index, x) of group `g` that have values.
+    let fit = |members: &[(usize, f64)], g: usize| -> Option<Fit> {
         let have: Vec<(usize, f64)> = members
             .iter()
             .copied()
@@ -260,15 +269,35 @@ pub fn scaling(
             .iter()
             .map(|&(p, _)| observed(&points[p], g).unwrap_or(f64::NAN))
             .collect();
-        let (a, b) = ols(&xs, &ys)?;
+        let (intercept, slope) = ols(&xs, &ys)?;
         let slopes: Vec<f64> = (0..GAP_RESAMPLES)
-            .filter_map(|i| {
+            .map(|i| {
                 let ys: Vec<f64> = have.iter().map(|&(p, _)| boots[p][g][i]).collect();
-                ols(&xs, &ys).map(|f| f.1)
+                ols(&xs, &ys).map_or(f64::NAN, |f| f.1)
             })
             .collect();
-        let (lo, hi) = interval(slopes);
-        Some((a, b, lo, hi))
+        Some(Fit {
+            intercept,
+            slope,
+            xs,
+            slopes,
+        })
+    };
+    // The fits of every base over the same members, with the reference (first) base's fit.
+    let reference = bases.first().copied().unwrap_or_default();
+    let delta = |f: &Fit, r: Option<&Fit>| -> String {
+        match r {
+            Some(r) if f.xs.len() == r.xs.len() => {
+                let same_design = f.xs.iter().zip(&r.xs).all(|(a, b)| same(*a, *b));
+                if !same_design {
+                    return "–".into();
+                }
+                let d: Vec<f64> = f.slopes.iter().zip(&r.slopes).map(|(a, b)| a - b).collect();
+                let (lo, hi) = interval(d);
+                format!("{:+.3} [{lo:+.3}, {hi:+.3}]", f.slope - r.slope)
+            }
+            _ => "–".into(),
+        }
     };
 
     let mut md = String::new();
@@ -333,29 +362,38 @@ pub fn scaling(
     let _ = writeln!(
         md,
         "**Trend against the share** — least-squares line of the group's nDCG@10 over r at each \
-         budget: its value at r = 0 and r = 1 and its slope (change from r = 0 to r = 1), 95% \
-         interval from {GAP_RESAMPLES} stratified bootstrap resamples of the queries.\n\n\
-         | method | budget | group | fit at r = 0 | fit at r = 1 | slope [95% CI] |\n\
-         |---|---|---|---|---|---|"
+         budget: its value at r = 0 and r = 1 and its slope (change from r = 0 to r = 1); 95% \
+         intervals from {GAP_RESAMPLES} stratified bootstrap resamples of the queries, the same \
+         resamples for every row, so Δ slope against `{reference}` is paired.\n\n\
+         | method | budget | group | fit at r = 0 | fit at r = 1 | slope [95% CI] | Δ slope vs \
+         `{reference}` [95% CI] |\n|---|---|---|---|---|---|---|"
     );
-    for base in &bases {
-        for &budget in &mix.budgets {
-            let members: Vec<(usize, f64)> = points
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| p.base == *base && p.budget == budget)
-                .map(|(i, p)| (i, p.share))
-                .collect();
-            for (g, group) in groups.iter().enumerate() {
-                if let Some((a, b, lo, hi)) = fit(&members, g) {
-                    let _ = writeln!(
-                        md,
-                        "| {base} | {budget} | {} | {} | {} | {b:+.3} [{lo:+.3}, {hi:+.3}] |",
-                        group.label,
-                        fmt3(a),
-                        fmt3(a + b)
-                    );
-                }
+    let members = |base: &str, keep: &dyn Fn(&Point<'_>) -> Option<f64>| -> Vec<(usize, f64)> {
+        points
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.base == base)
+            .filter_map(|(i, p)| Some((i, keep(p)?)))
+            .collect()
+    };
+    for &budget in &mix.budgets {
+        let at_budget = |p: &Point<'_>| (p.budget == budget).then_some(p.share);
+        for (g, group) in groups.iter().enumerate() {
+            let reference_fit = fit(&members(reference, &at_budget), g);
+            for base in &bases {
+                let Some(f) = fit(&members(base, &at_budget), g) else {
+                    continue;
+                };
+                let (lo, hi) = interval(f.slopes.clone());
+                let _ = writeln!(
+                    md,
+                    "| {base} | {budget} | {} | {} | {} | {:+.3} [{lo:+.3}, {hi:+.3}] | {} |",
+                    group.label,
+                    fmt3(f.intercept),
+                    fmt3(f.intercept + f.slope),
+                    f.slope,
+                    delta(&f, reference_fit.as_ref().filter(|_| *base != reference)),
+                );
             }
         }
     }
@@ -365,24 +403,25 @@ pub fn scaling(
             md,
             "**Trend against the budget** — least-squares slope of the group's nDCG@10 against \
              log2(budget) at each share: the change per doubling of the bitext, 95% bootstrap \
-             interval.\n\n| method | r | group | per doubling [95% CI] |\n|---|---|---|---|"
+             intervals as above.\n\n| method | r | group | per doubling [95% CI] | Δ vs \
+             `{reference}` [95% CI] |\n|---|---|---|---|---|"
         );
-        for base in &bases {
-            for &share in &mix.shares {
-                let members: Vec<(usize, f64)> = points
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, p)| p.base == *base && same(p.share, share))
-                    .map(|(i, p)| (i, (p.budget as f64).log2()))
-                    .collect();
-                for (g, group) in groups.iter().enumerate() {
-                    if let Some((_, b, lo, hi)) = fit(&members, g) {
-                        let _ = writeln!(
-                            md,
-                            "| {base} | {share} | {} | {b:+.3} [{lo:+.3}, {hi:+.3}] |",
-                            group.label
-                        );
-                    }
+        for &share in &mix.shares {
+            let at_share = |p: &Point<'_>| same(p.share, share).then_some((p.budget as f64).log2());
+            for (g, group) in groups.iter().enumerate() {
+                let reference_fit = fit(&members(reference, &at_share), g);
+                for base in &bases {
+                    let Some(f) = fit(&members(base, &at_share), g) else {
+                        continue;
+                    };
+                    let (lo, hi) = interval(f.slopes.clone());
+                    let _ = writeln!(
+                        md,
+                        "| {base} | {share} | {} | {:+.3} [{lo:+.3}, {hi:+.3}] | {} |",
+                        group.label,
+                        f.slope,
+                        delta(&f, reference_fit.as_ref().filter(|_| *base != reference)),
+                    );
                 }
             }
         }
@@ -530,6 +569,9 @@ budgets = [100, 200]
 name = "zero-shot"
 kind = "dense"
 [[method]]
+name = "sentence-kd"
+kind = "distil"
+[[method]]
 name = "optical"
 kind = "distil"
 "#,
@@ -547,6 +589,10 @@ kind = "distil"
                 let row = format!("optical+r{r}+b{budget}");
                 records.push(record(hau, &row, Some(0), low + extra));
                 records.push(record(de, &row, Some(0), high));
+                // sentence-kd: low 0.2 + 0.2 r, high as optical.
+                let row = format!("sentence-kd+r{r}+b{budget}");
+                records.push(record(hau, &row, Some(0), 4 + (low - 4) / 2));
+                records.push(record(de, &row, Some(0), high));
             }
         }
         let columns: Vec<(String, CollectionSpec)> = vec![
@@ -562,8 +608,11 @@ kind = "distil"
         );
         let report = scaling(&config, &grid, &columns);
         let md = &report.markdown;
-        assert!(md.contains("| 0.5 | .400 | .700 |"), "{md}");
-        assert!(md.contains("| zero-shot | .150 | .750 |"), "{md}");
+        assert!(md.contains("| 0.5 | .300 | .700 | .400 | .700 |"), "{md}");
+        assert!(
+            md.contains("| zero-shot | .150 | .750 | .150 | .750 |"),
+            "{md}"
+        );
         // Slopes against r: +0.4 (low), −0.2 (high), at both budgets.
         assert!(
             md.contains("| optical | 100 | afriqa low | .200 | .600 | +0.400 ["),
@@ -579,15 +628,24 @@ kind = "distil"
             "{md}"
         );
         assert!(
-            md.contains("| optical | 0.5 | xquad high | +0.000 [+0.000, +0.000] |"),
+            md.contains("| optical | 0.5 | xquad high | +0.000 [+0.000, +0.000] | +0.000 ["),
             "{md}"
         );
-        // Two groups × (share, budget) charts; the share chart has a series per budget plus
-        // zero-shot.
+        // Δ slope against the first distil row (sentence-kd: slope +0.2 on the low group).
+        let row = md
+            .lines()
+            .find(|l| l.starts_with("| optical | 100 | afriqa low |"))
+            .unwrap();
+        assert!(row.ends_with('|') && row.contains("| +0.200 ["), "{row}");
+        let reference = "| sentence-kd | 100 | afriqa low | .200 | .400 | +0.200 [";
+        assert!(md.contains(reference), "{md}");
+        // Two groups × (share, budget) charts; the share chart has a series per method and
+        // budget plus zero-shot.
         assert_eq!(report.charts.len(), 4);
         let share_chart = &report.charts[0].2;
-        assert_eq!(share_chart.series.len(), 3);
-        let p = share_chart.series[0].points[1].unwrap();
+        assert_eq!(share_chart.series.len(), 5);
+        assert_eq!(share_chart.series[2].name, "optical, 100 pairs");
+        let p = share_chart.series[2].points[1].unwrap();
         assert!((p.0 - 0.4).abs() < 1e-12 && p.1 > 0.0);
     }
 
