@@ -91,6 +91,22 @@ fn interval(mut xs: Vec<f64>) -> (f64, f64) {
     (percentile(&xs, 0.025), percentile(&xs, 0.975))
 }
 
+/// A y range around the series' values (± error bars), padded and rounded out to 0.05.
+fn zoom(series: &[Series]) -> (f64, f64) {
+    let (lo, hi) = series
+        .iter()
+        .flat_map(|s| s.points.iter().flatten())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(v, e)| {
+            (lo.min(v - e), hi.max(v + e))
+        });
+    if lo > hi {
+        return (0.0, 1.0);
+    }
+    let lo = ((lo - 0.02) * 20.0).floor() / 20.0;
+    let hi = ((hi + 0.02) * 20.0).ceil() / 20.0;
+    (lo.max(0.0), hi.min(1.0))
+}
+
 /// Shares are copied, never computed, so equality is exact.
 fn same(a: f64, b: f64) -> bool {
     a.total_cmp(&b).is_eq()
@@ -462,6 +478,7 @@ pub fn scaling(
             }
         }
         series.extend(reference_series(g, mix.shares.len()));
+        series.retain(|s| s.points.iter().any(Option::is_some));
         let slug = group.label.replace(' ', "-");
         charts.push((
             format!("{slug}-share"),
@@ -471,8 +488,8 @@ pub fn scaling(
                 y_label: "nDCG@10".into(),
                 x_label: "low-resource share r of the bitext".into(),
                 x: mix.shares.iter().map(|s| s.to_string()).collect(),
+                y_range: zoom(&series),
                 series,
-                y_range: (0.0, 1.0),
             },
         ));
         if mix.budgets.len() > 1 {
@@ -499,6 +516,7 @@ pub fn scaling(
                 }
             }
             series.extend(reference_series(g, mix.budgets.len()));
+            series.retain(|s| s.points.iter().any(Option::is_some));
             charts.push((
                 format!("{slug}-budget"),
                 format!("{}: nDCG@10 against the bitext budget", group.label),
@@ -507,8 +525,8 @@ pub fn scaling(
                     y_label: "nDCG@10".into(),
                     x_label: "bitext pairs (all languages)".into(),
                     x: mix.budgets.iter().map(|b| b.to_string()).collect(),
+                    y_range: zoom(&series),
                     series,
-                    y_range: (0.0, 1.0),
                 },
             ));
         }
