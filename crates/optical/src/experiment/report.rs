@@ -814,11 +814,17 @@ pub fn fmt3(v: f64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::experiment::config::ExperimentConfig;
 
-    fn record(collection: &str, method: &str, seed: Option<u64>, vals: &[f64]) -> RunRecord {
+    /// A record whose every headline measure takes `vals` on queries `q00`, `q01`, …
+    pub(crate) fn record(
+        collection: &str,
+        method: &str,
+        seed: Option<u64>,
+        vals: &[f64],
+    ) -> RunRecord {
         let q: BTreeMap<String, f64> = vals
             .iter()
             .enumerate()

@@ -199,12 +199,8 @@ impl Experiment {
         let (mixed, methods): (Vec<MethodSpec>, Vec<MethodSpec>) =
             methods.into_iter().partition(|m| m.mix.is_some());
         for method in &mixed {
-            for seed in self.seeds_of(method) {
-                let wanted = self.opts.only_seeds.is_empty()
-                    || seed.is_none_or(|s| self.opts.only_seeds.contains(&s));
-                if wanted {
-                    self.fill(method, &specs, seed, &mut summary)?;
-                }
+            for seed in self.sitting_seeds(method) {
+                self.fill(method, &specs, seed, &mut summary)?;
             }
         }
         for lang in &languages {
@@ -214,12 +210,8 @@ impl Experiment {
                 .cloned()
                 .collect();
             for method in &methods {
-                for seed in self.seeds_of(method) {
-                    let wanted = self.opts.only_seeds.is_empty()
-                        || seed.is_none_or(|s| self.opts.only_seeds.contains(&s));
-                    if wanted {
-                        self.fill(method, &group, seed, &mut summary)?;
-                    }
+                for seed in self.sitting_seeds(method) {
+                    self.fill(method, &group, seed, &mut summary)?;
                 }
             }
         }
@@ -233,6 +225,15 @@ impl Experiment {
         } else {
             vec![None]
         }
+    }
+
+    /// [`Self::seeds_of`] restricted to this sitting's `only_seeds`.
+    fn sitting_seeds(&self, method: &MethodSpec) -> Vec<Option<u64>> {
+        let only = &self.opts.only_seeds;
+        self.seeds_of(method)
+            .into_iter()
+            .filter(|seed| only.is_empty() || seed.is_none_or(|s| only.contains(&s)))
+            .collect()
     }
 
     fn seeded(&self, method: &MethodSpec) -> bool {

@@ -539,36 +539,13 @@ pub fn scaling(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
     use crate::experiment::RunRecord;
 
-    /// A record whose every headline measure is 1 on the first `hits` of `n` queries, else 0.
+    /// A record whose every headline measure is 1 on the first `hits` of 20 queries, else 0.
     fn record(collection: &str, method: &str, seed: Option<u64>, hits: usize) -> RunRecord {
-        let n = 20;
-        let q: BTreeMap<String, f64> = (0..n)
-            .map(|i| (format!("q{i:02}"), if i < hits { 1.0 } else { 0.0 }))
-            .collect();
-        RunRecord {
-            experiment: "t".into(),
-            collection: collection.into(),
-            method: method.into(),
-            seed,
-            fingerprint: String::new(),
-            git_commit: None,
-            host: "cpu".into(),
-            wall_s: 1.0,
-            finished_unix: 0,
-            num_queries: 0,
-            means: BTreeMap::new(),
-            per_query: HEADLINE
-                .iter()
-                .map(|h| (h.key.to_owned(), q.clone()))
-                .collect(),
-            training: None,
-        }
-        .with_means()
+        let vals: Vec<f64> = (0..20).map(|i| if i < hits { 1.0 } else { 0.0 }).collect();
+        crate::experiment::report::tests::record(collection, method, seed, &vals)
     }
 
     #[test]
