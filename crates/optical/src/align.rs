@@ -15,7 +15,7 @@
 
 use clir_encoders::Encoder;
 use clir_encoders::tch::{self, Kind, Tensor};
-use cooc::CostTable;
+use cooc::{AlignMethod, Alignment, CostTable};
 use ot_core::ndarray::{Array2, Array3};
 use ot_core::{NdArray, Sinkhorn, Status};
 
@@ -53,6 +53,10 @@ pub struct SoftAlignment {
     pub src_tokens: Vec<String>,
     /// The English content tokens.
     pub tgt_tokens: Vec<String>,
+    /// The ids of `src_tokens` in the student's vocabulary.
+    pub src_ids: Vec<i64>,
+    /// The ids of `tgt_tokens` in the teacher's vocabulary.
+    pub tgt_ids: Vec<i64>,
     /// The ground cost `[m, n]`.
     pub cost: Array2<f32>,
     /// The transport plan `[m, n]`; rows sum to `1/m`, columns to `1/n`.
@@ -188,6 +192,8 @@ pub fn soft_align(
             SoftAlignment {
                 src_tokens: spell(student, &s.ids[k]),
                 tgt_tokens: spell(teacher, &t.ids[k]),
+                src_ids: s.ids[k].clone(),
+                tgt_ids: t.ids[k].clone(),
                 cost: Array2::from_shape_fn((m, n), |(i, j)| cost[[k, i, j]]),
                 plan: Array2::from_shape_fn((m, n), |(i, j)| out.plan[[k, i, j]]),
                 transport_cost: out.transport_cost[k],
@@ -196,4 +202,84 @@ pub fn soft_align(
             }
         })
         .collect())
+}
+
+/// How far the hard links of one pair's OT plan agree with a statistical aligner's links
+/// (Och & Ney's measures with the reference links as the sure and possible set).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TokenAgreement {
+    /// `1 − 2|A ∩ R| / (|A| + |R|)` for plan links `A` and reference links `R` (1 when both are
+    /// empty: no evidence of agreement).
+    pub aer: f64,
+    /// `|A ∩ R| / |A|` (0 without plan links).
+    pub precision: f64,
+    /// `|A ∩ R| / |R|` (0 without reference links).
+    pub recall: f64,
+    /// `|A|`.
+    pub plan_links: usize,
+    /// `|R|`.
+    pub reference_links: usize,
+}
+
+impl TokenAgreement {
+    /// The agreement of `plan` links with `reference` links.
+    pub fn between(plan: &Alignment, reference: &Alignment) -> Result<Self> {
+        let report = cooc::align::aer(
+            std::slice::from_ref(plan),
+            std::slice::from_ref(reference),
+            std::slice::from_ref(reference),
+        )?;
+        Ok(Self {
+            aer: report.aer,
+            precision: report.precision,
+            recall: report.recall,
+            plan_links: plan.0.len(),
+            reference_links: reference.0.len(),
+        })
+    }
+}
+
+/// Token-level agreement of the student's soft alignments with co-occurrence alignments, pair by
+/// pair: each pair's OT plan on the embedding cost alone (`config.lambda` is ignored, so the
+/// statistics never enter the plan they are compared with), reduced to its mutual-argmax links
+/// ([`cooc::align::align_plan`] at threshold 1), against Melamed's competitive linking on the
+/// co-occurrence cost of `reference` over the same token ids ([`cooc::align::align`]; cells of cost 1,
+/// never seen together, are never linked). There is no gold token alignment for the languages
+/// this crate targets; the measure says how far the student's token geometry recovers the
+/// translation links that bitext statistics find, not whether either is right.
+///
+/// `pairs` are aligned `batch` at a time (student and teacher may be the same encoder; both must
+/// use the tokenizer `reference` was counted with).
+pub fn token_agreement(
+    student: &Encoder,
+    teacher: &Encoder,
+    reference: &CostTable,
+    pairs: &[(&str, &str)],
+    config: &AlignConfig,
+    batch: usize,
+) -> Result<Vec<TokenAgreement>> {
+    let config = AlignConfig {
+        lambda: 1.0,
+        ..config.clone()
+    };
+    let mut out = Vec::with_capacity(pairs.len());
+    for chunk in pairs.chunks(batch.max(1)) {
+        for al in soft_align(student, teacher, None, chunk, &config)? {
+            let block = reference
+                .cost_batch(&[(
+                    &cooc::src_ids(&al.src_ids)[..],
+                    &cooc::tgt_ids(&al.tgt_ids)[..],
+                )])
+                .cost;
+            let (m, n) = al.plan.dim();
+            let block = Array2::from_shape_fn((m, n), |(i, j)| block[[0, i, j]]);
+            let links =
+                cooc::align::align(&block, AlignMethod::CompetitiveLinking { max_cost: 1.0 });
+            out.push(TokenAgreement::between(
+                &cooc::align::align_plan(&al.plan, 1.0).normalized(),
+                &links,
+            )?);
+        }
+    }
+    Ok(out)
 }

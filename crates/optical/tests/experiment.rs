@@ -164,3 +164,75 @@ fn a_grid_runs_resumes_and_reports() {
     let methods: Vec<&str> = current.iter().map(|r| r.method.as_str()).collect();
     assert_eq!(methods, ["zero-shot", "bm25", "upper-bound"], "{methods:?}");
 }
+
+/// A token-alignment grid on FLORES devtest: every dense row records the token diagnostics per
+/// pair, and switching them on for records made without them measures those cells again (the
+/// run itself is unchanged, so its fingerprint is too).
+#[test]
+fn token_diagnostics_complete_older_records() {
+    let Some(root) = data_root() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"
+name = "tiny-align"
+seeds = [0]
+collections = ["flores:hau"]
+teacher = "{}"
+depth = 20
+alignment = true
+[[method]]
+name = "zero-shot"
+kind = "dense"
+[[method]]
+name = "bm25"
+kind = "bm25"
+"#,
+        tiny().display()
+    );
+    let mut config: ExperimentConfig = toml::from_str(&text).unwrap();
+    config.check().unwrap();
+    let record = || {
+        RunRecord::load(&record_path(
+            &work.path().join("records"),
+            "flores-hau",
+            "zero-shot",
+            None,
+        ))
+        .unwrap()
+        .unwrap()
+    };
+
+    let mut plain = Experiment::new(config.clone(), options(&config, &root, work.path())).unwrap();
+    assert_eq!(plain.run().unwrap().computed, 2);
+    let before = record();
+    assert!(before.per_query.contains_key("cos_gap"));
+    assert!(!before.per_query.contains_key("token_aer"));
+
+    config.token_alignment = true;
+    let mut tokens = Experiment::new(config.clone(), options(&config, &root, work.path())).unwrap();
+    let s = tokens.run().unwrap();
+    // zero-shot is measured again; BM25 has no plan to measure and stays cached.
+    assert_eq!((s.computed, s.cached), (1, 1), "{s:?}");
+    let after = record();
+    assert_eq!(after.fingerprint, before.fingerprint);
+    // The same run: bit for bit the same score.
+    assert_eq!(
+        after.means["ndcg_cut_10"].to_bits(),
+        before.means["ndcg_cut_10"].to_bits()
+    );
+    let aer = &after.per_query["token_aer"];
+    assert_eq!(aer.len(), after.per_query["cos_gap"].len());
+    assert!(aer.len() > 1000, "{}", aer.len());
+    assert!(aer.values().all(|v| (0.0..=1.0).contains(v)));
+    let mean = after.means["token_aer"];
+    assert!(mean > 0.0 && mean < 1.0, "mean token AER {mean}");
+
+    let mut again = Experiment::new(config.clone(), options(&config, &root, work.path())).unwrap();
+    let s = again.run().unwrap();
+    assert_eq!((s.computed, s.cached), (0, 2), "{s:?}");
+    let md = again.report("experiment tiny-align.toml", None).unwrap();
+    assert!(
+        md.contains("**token AER of the OT plan against co-occurrence links**"),
+        "{md}"
+    );
+}

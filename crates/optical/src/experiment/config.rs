@@ -53,6 +53,13 @@ pub struct ExperimentConfig {
     /// ([`crate::diagnostics`]); the report adds their tables and cosine histograms.
     #[serde(default)]
     pub alignment: bool,
+    /// Token-level alignment diagnostics on top of [`Self::alignment`]: on parallel collections
+    /// every dense row also records, per pair, how far the mutual-argmax links of the student's
+    /// OT plan agree with competitive-linking links of Dice co-occurrence counted on the
+    /// language's whole training bitext (`token_aer`, `token_precision`, `token_recall`; see
+    /// [`crate::align::token_agreement`]).
+    #[serde(default)]
+    pub token_alignment: bool,
     /// High- and low-resource languages: the report adds the gap between their mean nDCG@10
     /// per row and collection family, with bootstrap confidence intervals.
     #[serde(default)]
@@ -418,6 +425,12 @@ impl ExperimentConfig {
                     ),
                 ));
             }
+        }
+        if self.token_alignment && !self.alignment {
+            return Err(bad(
+                "token_alignment",
+                "token-level diagnostics extend the alignment ones: set `alignment = true`".into(),
+            ));
         }
         if let Some(mix) = &self.mix {
             let increasing = mix.shares.windows(2).all(|w| w[0] < w[1])

@@ -19,7 +19,10 @@ pub const ALPHA: f64 = 0.05;
 pub struct Cell {
     /// Seeds present.
     pub seeds: usize,
-    /// Measure key → query id → value averaged over the seeds.
+    /// Measure key → the seeds whose records measured it (fewer than `seeds` while a measure
+    /// added later, such as the token diagnostics, is being filled in).
+    pub key_seeds: BTreeMap<String, usize>,
+    /// Measure key → query id → value averaged over the seeds that measured it.
     pub per_query: BTreeMap<String, BTreeMap<String, f64>>,
     /// Measure key → mean over queries of the seed averages.
     pub mean: BTreeMap<String, f64>,
@@ -39,32 +42,36 @@ pub struct Cell {
 
 impl Cell {
     fn from_records(records: &[&RunRecord]) -> Option<Self> {
-        let first = records.first()?;
+        records.first()?;
+        let keys: BTreeSet<&String> = records.iter().flat_map(|r| r.per_query.keys()).collect();
         let mut per_query: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
-        for (key, values) in &first.per_query {
+        let mut key_seeds = BTreeMap::new();
+        for key in keys {
+            // Each measure is averaged over the seeds that measured it, never padded with zeros.
+            let having: Vec<&BTreeMap<String, f64>> = records
+                .iter()
+                .filter_map(|r| r.per_query.get(key))
+                .collect();
             let mut avg = BTreeMap::new();
-            for qid in values.keys() {
-                let sum: f64 = records
+            for qid in having[0].keys() {
+                let sum: f64 = having
                     .iter()
-                    .map(|r| {
-                        r.per_query
-                            .get(key)
-                            .and_then(|v| v.get(qid))
-                            .copied()
-                            .unwrap_or(0.0)
-                    })
+                    .map(|v| v.get(qid).copied().unwrap_or(0.0))
                     .sum();
-                avg.insert(qid.clone(), sum / records.len() as f64);
+                avg.insert(qid.clone(), sum / having.len() as f64);
             }
             per_query.insert(key.clone(), avg);
+            key_seeds.insert(key.clone(), having.len());
         }
         let means = per_query
             .iter()
             .map(|(k, v)| (k.clone(), mean(v.values().copied())))
             .collect();
-        let seed_sd = first
-            .means
-            .keys()
+        let seed_sd = records
+            .iter()
+            .flat_map(|r| r.means.keys())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
             .map(|k| {
                 let xs: Vec<f64> = records
                     .iter()
@@ -84,6 +91,7 @@ impl Cell {
         let rss = training("peak_rss_mb");
         Some(Self {
             seeds: records.len(),
+            key_seeds,
             per_query,
             mean: means,
             seed_sd,
@@ -267,6 +275,23 @@ pub const PARALLEL_MEASURES: [(&str, &str); 7] = [
     ("cos_gap", "cosine gap (parallel − non-parallel)"),
 ];
 
+/// The keys and labels of the token-level tables on parallel collections (see
+/// [`crate::align::token_agreement`] and [`ExperimentConfig::token_alignment`]).
+pub const TOKEN_MEASURES: [(&str, &str); 3] = [
+    (
+        "token_aer",
+        "token AER of the OT plan against co-occurrence links",
+    ),
+    (
+        "token_precision",
+        "token link precision against co-occurrence links",
+    ),
+    (
+        "token_recall",
+        "token link recall against co-occurrence links",
+    ),
+];
+
 /// The tables of an alignment grid ([`ExperimentConfig::alignment`]): Recall@1/5/10 on every
 /// collection (Recall@100 is a headline table), then on the parallel collections the other
 /// retrieval direction and the cosine diagnostics, each tested against the baseline row and
@@ -287,6 +312,11 @@ pub fn alignment(config: &ExperimentConfig, grid: &Grid) -> String {
         for (key, label) in PARALLEL_MEASURES {
             table(&mut out, config, grid, key, label, &parallel);
         }
+        if config.token_alignment {
+            for (key, label) in TOKEN_MEASURES {
+                table(&mut out, config, grid, key, label, &parallel);
+            }
+        }
     }
     let _ = writeln!(
         out,
@@ -295,6 +325,17 @@ pub fn alignment(config: &ExperimentConfig, grid: &Grid) -> String {
          English line *i* + ⌊n/2⌋ (mod n), and cosines are of the query encoder's vector against \
          the teacher's passage vector. Markers as in the headline tables.\n"
     );
+    if config.token_alignment && !parallel.is_empty() {
+        let _ = writeln!(
+            out,
+            "Token tables: per sentence pair, the mutual-argmax links of the row's OT plan \
+             (student tokens of the query-language sentence against the teacher's tokens of its \
+             translation, cosine cost, ε = 0.05, uniform marginals) against Melamed's competitive \
+             linking on Dice co-occurrence counted on the language's whole training bitext, same \
+             subword tokens; AER = 1 − 2|A ∩ R| / (|A| + |R|). Lower AER = closer to the links \
+             bitext statistics find; neither side is gold.\n"
+        );
+    }
     out
 }
 
@@ -515,8 +556,9 @@ fn table(
                 || m.of
                     .iter()
                     .any(|o| config.method(o).is_some_and(|x| x.kind.seeded()));
-            let partial = if seeded && cell.seeds < grid.seeds_expected {
-                format!(" ({}/{})", cell.seeds, grid.seeds_expected)
+            let seeds = cell.key_seeds.get(key).copied().unwrap_or(cell.seeds);
+            let partial = if seeded && seeds < grid.seeds_expected {
+                format!(" ({seeds}/{})", grid.seeds_expected)
             } else {
                 String::new()
             };
@@ -853,6 +895,41 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_measure_some_seeds_lack_averages_over_the_others() {
+        let config: ExperimentConfig = toml::from_str(
+            r#"
+name = "t"
+seeds = [0, 1]
+collections = ["flores:hau"]
+[[method]]
+name = "optical"
+kind = "distil"
+"#,
+        )
+        .unwrap();
+        let ones = vec![1.0; 8];
+        let quarter: Vec<f64> = (0..8).map(|i| f64::from(i % 4 == 0)).collect();
+        let mut measured = record("flores:hau", "optical", Some(0), &ones);
+        measured.per_query.insert(
+            "token_aer".into(),
+            (0..8).map(|i| (format!("q{i:02}"), quarter[i])).collect(),
+        );
+        let records = vec![
+            measured.with_means(),
+            record("flores:hau", "optical", Some(1), &ones),
+        ];
+        let columns = ["flores:hau".to_owned()];
+        let grid = Grid::new(&config, &columns, &records);
+        let cell = grid.cell("flores:hau", "optical").unwrap();
+        assert_eq!((cell.seeds, cell.key_seeds["token_aer"]), (2, 1));
+        assert!((cell.mean["token_aer"] - 0.25).abs() < 1e-12, "{cell:?}");
+        assert!(cell.seed_sd.contains_key("token_aer"));
+        let mut md = String::new();
+        table(&mut md, &config, &grid, "token_aer", "AER", &columns);
+        assert!(md.contains("| optical | .250 (1/2) |"), "{md}");
+    }
+
+    #[test]
     fn tables_average_seeds_and_mark_significance() {
         let config: ExperimentConfig = toml::from_str(
             r#"
@@ -974,6 +1051,29 @@ role = "system"
             md.contains("**cosine gap (parallel − non-parallel)**"),
             "{md}"
         );
+        assert!(!md.contains("token AER"), "{md}");
+
+        // With token diagnostics: their tables cover the parallel columns, for the rows that
+        // measured them (here optical only).
+        let mut config = config;
+        config.token_alignment = true;
+        config.check().unwrap();
+        let tokens: Vec<&str> = TOKEN_MEASURES.iter().map(|m| m.0).collect();
+        let mut records = records;
+        records[1] = with(records[1].clone(), &tokens, &quarter);
+        let grid = Grid::new(&config, &columns, &records);
+        let md = alignment(&config, &grid);
+        let aer = md
+            .split(&format!("**{}**", TOKEN_MEASURES[0].1))
+            .nth(1)
+            .unwrap();
+        let aer = aer.split("**").next().unwrap();
+        assert!(aer.contains("| method | flores:hau | mean |"), "{aer}");
+        assert!(aer.contains("| optical | .250"), "{aer}");
+        assert!(!aer.contains("zero-shot"), "{aer}");
+        assert!(md.contains("Melamed's competitive linking"), "{md}");
+        config.alignment = false;
+        assert!(config.check().is_err());
     }
 
     #[test]

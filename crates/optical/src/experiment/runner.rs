@@ -16,9 +16,10 @@ use super::record::{
     ALIGNMENT_RECALL, RunRecord, git_commit, per_query_headline, per_query_measures, record_path,
     unix_now,
 };
-use super::report::{Grid, alignment, gap, markdown, robustness};
+use super::report::{Grid, TOKEN_MEASURES, alignment, gap, markdown, robustness};
 use super::scaling::scaling;
 use super::set::EvalSet;
+use crate::align::{AlignConfig, token_agreement};
 use crate::data::bitext::{self, BitextSpec, LeakGuard};
 use crate::data::{CollectionSpec, EvalCollection, Topic};
 use crate::diagnostics::{ParallelAlignment, histogram};
@@ -103,6 +104,8 @@ pub struct Experiment {
     bm25: HashMap<String, Bm25Index>,
     lexicons: HashMap<(String, u64), Lexicon>,
     teacher_passage: Option<Encoder>,
+    /// Per language: the co-occurrence costs of its whole training bitext (token diagnostics).
+    references: HashMap<String, cooc::CostTable>,
     guard: Option<LeakGuard>,
     host: String,
 }
@@ -149,6 +152,7 @@ impl Experiment {
             bm25: HashMap::new(),
             lexicons: HashMap::new(),
             teacher_passage: None,
+            references: HashMap::new(),
             guard: None,
             host,
         })
@@ -383,8 +387,16 @@ impl Experiment {
             }
             let fp = self.fingerprint(method, spec, seed)?;
             let path = record_path(&self.opts.records_dir, &spec.slug(), &method.name, seed);
+            // A record from before the token diagnostics were switched on is incomplete: its run
+            // is current, but the cell is measured again to add them.
+            let tokens = self.measures_tokens(method, spec, seed)?;
             match RunRecord::load(&path)? {
-                Some(r) if r.fingerprint == fp => summary.cached += 1,
+                Some(r)
+                    if r.fingerprint == fp
+                        && (!tokens || r.per_query.contains_key(TOKEN_MEASURES[0].0)) =>
+                {
+                    summary.cached += 1
+                }
                 _ => todo.push((spec.clone(), fp, path)),
             }
         }
@@ -490,7 +502,8 @@ impl Experiment {
                 let encoder = load_encoder(&model, Role::Query, self.opts.device)?;
                 for (spec, _, _) in todo {
                     let english = method.kind == MethodKind::English;
-                    let (run, per_pair) = self.dense_run(spec, &encoder, english, tag)?;
+                    let tokens = self.measures_tokens(method, spec, None)?;
+                    let (run, per_pair) = self.dense_run(spec, &encoder, english, tokens, tag)?;
                     out.push(Produced {
                         run: self.save_run(spec, method, seed, run)?,
                         training: None,
@@ -553,7 +566,8 @@ impl Experiment {
                 let training = serde_json::to_value(&report).ok();
                 let encoder = load_encoder(&report.student_dir, Role::Query, self.opts.device)?;
                 for (spec, _, _) in todo {
-                    let (run, per_pair) = self.dense_run(spec, &encoder, false, tag)?;
+                    let tokens = self.measures_tokens(method, spec, seed)?;
+                    let (run, per_pair) = self.dense_run(spec, &encoder, false, tokens, tag)?;
                     out.push(Produced {
                         run: self.save_run(spec, method, seed, run)?,
                         training: training.clone(),
@@ -582,14 +596,41 @@ impl Experiment {
         Ok(out)
     }
 
+    /// Whether the cells of `method` on `spec` record the token diagnostics: a token-alignment
+    /// grid, a parallel collection, and a dense or distilled row whose query encoder starts from
+    /// the teacher (so both sides share the tokenizer the co-occurrence costs are counted with).
+    fn measures_tokens(
+        &self,
+        method: &MethodSpec,
+        spec: &EvalSet,
+        seed: Option<u64>,
+    ) -> Result<bool> {
+        if !(self.config.token_alignment && spec.base.is_parallel()) {
+            return Ok(false);
+        }
+        Ok(match method.kind {
+            MethodKind::Dense => method
+                .model
+                .as_ref()
+                .is_none_or(|m| *m == self.config.teacher),
+            MethodKind::Distil => {
+                let cfg = self.distil_config(method, spec.language(), seed.unwrap_or_default())?;
+                cfg.student_dir() == cfg.teacher
+            }
+            _ => false,
+        })
+    }
+
     /// The dense run of `spec` with `encoder` on its native (or English) queries and, in an
     /// alignment grid on a parallel collection, the per-pair alignment diagnostics of the same
-    /// query vectors against the document vectors (query `i` and document `i` are translations).
+    /// query vectors against the document vectors (query `i` and document `i` are translations),
+    /// with the token diagnostics when `tokens`.
     fn dense_run(
         &mut self,
         spec: &EvalSet,
         encoder: &Encoder,
         english: bool,
+        tokens: bool,
         tag: &str,
     ) -> Result<(Run, PerQuery)> {
         let queries = self.queries(spec, english)?;
@@ -599,12 +640,97 @@ impl Experiment {
         let q = DenseIndex::embed_queries(encoder, &queries)?;
         let ids: Vec<String> = queries.iter().map(|t| t.id.clone()).collect();
         let run = index.search_vectors(&ids, &q, depth, tag)?;
-        let per_pair = if parallel {
+        let mut per_pair = if parallel {
             ParallelAlignment::measure(&q, index.embeddings())?.per_pair(&ids)?
         } else {
             PerQuery::new()
         };
+        if parallel && tokens && !english {
+            per_pair.extend(self.token_diagnostics(spec, encoder, &queries)?);
+        }
         Ok((run, per_pair))
+    }
+
+    /// Per pair of a parallel collection (query *i* and document *i* are translations): the
+    /// agreement of `encoder`'s OT plan against the teacher with co-occurrence links
+    /// ([`token_agreement`]), under the keys of [`TOKEN_MEASURES`].
+    fn token_diagnostics(
+        &mut self,
+        spec: &EvalSet,
+        encoder: &Encoder,
+        queries: &[Topic],
+    ) -> Result<PerQuery> {
+        let lang = spec.language().to_owned();
+        if !self.references.contains_key(&lang) {
+            let table = self.reference_costs(&lang)?;
+            self.references.insert(lang.clone(), table);
+        }
+        self.collection(&spec.base)?;
+        let docs = &self.collections[&spec.base.to_string()].0.documents;
+        if docs.len() != queries.len() {
+            return Err(Error::Config {
+                field: "collections".into(),
+                reason: format!(
+                    "{spec}: {} queries against {} documents is not a parallel collection",
+                    queries.len(),
+                    docs.len()
+                ),
+            });
+        }
+        let pairs: Vec<(&str, &str)> = queries
+            .iter()
+            .zip(docs)
+            .map(|(q, d)| (q.text.as_str(), d.text.as_str()))
+            .collect();
+        let (teacher, table) = match (&self.teacher_passage, self.references.get(&lang)) {
+            (Some(t), Some(c)) => (t, c),
+            _ => {
+                return Err(Error::Config {
+                    field: "teacher".into(),
+                    reason: "teacher or co-occurrence costs not loaded".into(),
+                });
+            }
+        };
+        let agreement =
+            token_agreement(encoder, teacher, table, &pairs, &AlignConfig::default(), 64)?;
+        let column = |f: &dyn Fn(usize) -> f64| -> BTreeMap<String, f64> {
+            queries
+                .iter()
+                .enumerate()
+                .map(|(i, q)| (q.id.clone(), f(i)))
+                .collect()
+        };
+        let mut out = PerQuery::new();
+        let [aer, precision, recall] = TOKEN_MEASURES.map(|m| m.0.to_owned());
+        out.insert(aer, column(&|i| agreement[i].aer));
+        out.insert(precision, column(&|i| agreement[i].precision));
+        out.insert(recall, column(&|i| agreement[i].recall));
+        Ok(out)
+    }
+
+    /// Dice co-occurrence costs of `lang`'s whole training bitext (every evaluation text kept
+    /// out), counted with the teacher's tokenizer.
+    fn reference_costs(&mut self, lang: &str) -> Result<cooc::CostTable> {
+        if self.guard.is_none() {
+            self.guard = Some(LeakGuard::from_root(&self.opts.data_root)?);
+        }
+        let guard = self.guard.as_ref().ok_or_else(|| Error::Config {
+            field: "data_root".into(),
+            reason: "leak guard not loaded".into(),
+        })?;
+        let bitext = bitext::load(&self.opts.data_root, &BitextSpec::new(lang), guard)?;
+        let tokenizer = cooc::Tokenizer::load(self.config.teacher.join("tokenizer.json"))?;
+        let pairs = bitext.pairs.into_iter().enumerate().map(|(i, p)| {
+            Ok(cooc::SentencePair {
+                src: p.lrl,
+                tgt: p.en,
+                line: i as u64 + 1,
+            })
+        });
+        let stats = cooc::CoocStats::builder(tokenizer)
+            .progress(self.opts.progress)
+            .count(pairs)?;
+        Ok(cooc::CostTable::new(&stats, cooc::Measure::Dice, 0.0)?)
     }
 
     /// The run of a cell, from the runs folder or (when absent, e.g. computed in another
