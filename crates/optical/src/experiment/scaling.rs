@@ -458,7 +458,36 @@ pub fn scaling(
             })
             .collect()
     };
+    // One curve point: the group's observed mean of `base` at (share, budget), with its error.
+    let point = |base: &str, share: f64, budget: usize, g: usize| -> Option<(f64, f64)> {
+        let p = points
+            .iter()
+            .position(|p| p.base == base && same(p.share, share) && p.budget == budget)?;
+        Some((observed(&points[p], g)?, se(p, g)))
+    };
+    let mut chart = |slug: String,
+                     caption: String,
+                     x_label: &str,
+                     x: Vec<String>,
+                     g: usize,
+                     mut series: Vec<Series>| {
+        series.extend(reference_series(g, x.len()));
+        series.retain(|s| s.points.iter().any(Option::is_some));
+        charts.push((
+            slug,
+            caption.clone(),
+            Chart {
+                title: caption,
+                y_label: "nDCG@10".into(),
+                x_label: x_label.into(),
+                x,
+                y_range: zoom(&series),
+                series,
+            },
+        ));
+    };
     for (g, group) in groups.iter().enumerate() {
+        let slug = group.label.replace(' ', "-");
         let mut series = Vec::new();
         for base in &bases {
             for &budget in &mix.budgets {
@@ -467,31 +496,19 @@ pub fn scaling(
                     points: mix
                         .shares
                         .iter()
-                        .map(|&share| {
-                            let p = points.iter().position(|p| {
-                                p.base == *base && same(p.share, share) && p.budget == budget
-                            })?;
-                            Some((observed(&points[p], g)?, se(p, g)))
-                        })
+                        .map(|&share| point(base, share, budget, g))
                         .collect(),
                 });
             }
         }
-        series.extend(reference_series(g, mix.shares.len()));
-        series.retain(|s| s.points.iter().any(Option::is_some));
-        let slug = group.label.replace(' ', "-");
-        charts.push((
+        chart(
             format!("{slug}-share"),
-            format!("{}: nDCG@10 against the low-resource share", group.label),
-            Chart {
-                title: format!("{}: nDCG@10 against the low-resource share r", group.label),
-                y_label: "nDCG@10".into(),
-                x_label: "low-resource share r of the bitext".into(),
-                x: mix.shares.iter().map(|s| s.to_string()).collect(),
-                y_range: zoom(&series),
-                series,
-            },
-        ));
+            format!("{}: nDCG@10 against the low-resource share r", group.label),
+            "low-resource share r of the bitext",
+            mix.shares.iter().map(|s| s.to_string()).collect(),
+            g,
+            series,
+        );
         if mix.budgets.len() > 1 {
             let mut ends = vec![mix.shares[0]];
             if mix.shares.len() > 1 {
@@ -505,30 +522,19 @@ pub fn scaling(
                         points: mix
                             .budgets
                             .iter()
-                            .map(|&budget| {
-                                let p = points.iter().position(|p| {
-                                    p.base == *base && same(p.share, share) && p.budget == budget
-                                })?;
-                                Some((observed(&points[p], g)?, se(p, g)))
-                            })
+                            .map(|&budget| point(base, share, budget, g))
                             .collect(),
                     });
                 }
             }
-            series.extend(reference_series(g, mix.budgets.len()));
-            series.retain(|s| s.points.iter().any(Option::is_some));
-            charts.push((
+            chart(
                 format!("{slug}-budget"),
                 format!("{}: nDCG@10 against the bitext budget", group.label),
-                Chart {
-                    title: format!("{}: nDCG@10 against the bitext budget", group.label),
-                    y_label: "nDCG@10".into(),
-                    x_label: "bitext pairs (all languages)".into(),
-                    x: mix.budgets.iter().map(|b| b.to_string()).collect(),
-                    y_range: zoom(&series),
-                    series,
-                },
-            ));
+                "bitext pairs (all languages)",
+                mix.budgets.iter().map(|b| b.to_string()).collect(),
+                g,
+                series,
+            );
         }
     }
     Scaling {
