@@ -312,10 +312,20 @@ pub fn alignment(config: &ExperimentConfig, grid: &Grid) -> String {
         for (key, label) in PARALLEL_MEASURES {
             table(&mut out, config, grid, key, label, &parallel);
         }
-        if config.token_alignment {
+        let measured = grid
+            .cells
+            .values()
+            .any(|c| c.mean.contains_key(TOKEN_MEASURES[0].0));
+        if config.token_alignment && measured {
             for (key, label) in TOKEN_MEASURES {
                 table(&mut out, config, grid, key, label, &parallel);
             }
+        } else if config.token_alignment {
+            let _ = writeln!(
+                out,
+                "**Token alignment**: no record has the token diagnostics yet (records made \
+                 before they were switched on are measured again by the next run).\n"
+            );
         }
     }
     let _ = writeln!(
@@ -1049,6 +1059,14 @@ role = "system"
         assert!(!rev.contains("bm25"), "{rev}");
         assert!(
             md.contains("**cosine gap (parallel − non-parallel)**"),
+            "{md}"
+        );
+        assert!(!md.contains("token AER"), "{md}");
+        let mut switched = config.clone();
+        switched.token_alignment = true;
+        let md = alignment(&switched, &grid);
+        assert!(
+            md.contains("no record has the token diagnostics yet"),
             "{md}"
         );
         assert!(!md.contains("token AER"), "{md}");
