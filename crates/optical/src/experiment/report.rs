@@ -607,7 +607,12 @@ fn provenance(out: &mut String, config: &ExperimentConfig, grid: &Grid) {
             .iter()
             .flat_map(|c| c.hosts.iter().map(String::as_str))
             .collect();
-        let wall: f64 = cells.iter().map(|c| c.wall_s).sum();
+        // (An empty float sum is −0, which would print as "-0".)
+        let wall = if cells.is_empty() {
+            "–".to_owned()
+        } else {
+            format!("{:.0}", cells.iter().map(|c| c.wall_s).sum::<f64>())
+        };
         let avg = |f: fn(&Cell) -> Option<f64>, fmt: fn(f64) -> String| {
             let xs: Vec<f64> = cells.iter().filter_map(|c| f(c)).collect();
             if xs.is_empty() {
@@ -627,7 +632,7 @@ fn provenance(out: &mut String, config: &ExperimentConfig, grid: &Grid) {
         };
         let _ = writeln!(
             out,
-            "| {} | {}/{} | {hosts} | {wall:.0} | {rate} | {share} | {rss} |",
+            "| {} | {}/{} | {hosts} | {wall} | {rate} | {share} | {rss} |",
             m.name,
             cells.len(),
             grid.collections.len()
@@ -914,6 +919,9 @@ collections = ["flores:hau"]
 [[method]]
 name = "optical"
 kind = "distil"
+[[method]]
+name = "infonce"
+kind = "distil"
 "#,
         )
         .unwrap();
@@ -937,6 +945,10 @@ kind = "distil"
         let mut md = String::new();
         table(&mut md, &config, &grid, "token_aer", "AER", &columns);
         assert!(md.contains("| optical | .250 (1/2) |"), "{md}");
+        // A row with nothing run yet has no wall time either (not "-0").
+        let mut md = String::new();
+        provenance(&mut md, &config, &grid);
+        assert!(md.contains("| infonce | 0/1 | – | – | – |"), "{md}");
     }
 
     #[test]
