@@ -711,14 +711,7 @@ impl Experiment {
     /// Dice co-occurrence costs of `lang`'s whole training bitext (every evaluation text kept
     /// out), counted with the teacher's tokenizer.
     fn reference_costs(&mut self, lang: &str) -> Result<cooc::CostTable> {
-        if self.guard.is_none() {
-            self.guard = Some(LeakGuard::from_root(&self.opts.data_root)?);
-        }
-        let guard = self.guard.as_ref().ok_or_else(|| Error::Config {
-            field: "data_root".into(),
-            reason: "leak guard not loaded".into(),
-        })?;
-        let bitext = bitext::load(&self.opts.data_root, &BitextSpec::new(lang), guard)?;
+        let bitext = self.bitext(&BitextSpec::new(lang))?;
         let tokenizer = cooc::Tokenizer::load(self.config.teacher.join("tokenizer.json"))?;
         let pairs = bitext.pairs.into_iter().enumerate().map(|(i, p)| {
             Ok(cooc::SentencePair {
@@ -840,18 +833,23 @@ impl Experiment {
         Ok(&self.bm25[&key])
     }
 
+    /// The bitext of `spec` from the data root, every evaluation text kept out (the leak guard
+    /// is read once per experiment).
+    fn bitext(&mut self, spec: &BitextSpec) -> Result<bitext::Bitext> {
+        if self.guard.is_none() {
+            self.guard = Some(LeakGuard::from_root(&self.opts.data_root)?);
+        }
+        let guard = self.guard.as_ref().ok_or_else(|| Error::Config {
+            field: "data_root".into(),
+            reason: "leak guard not loaded".into(),
+        })?;
+        bitext::load(&self.opts.data_root, spec, guard)
+    }
+
     fn lexicon(&mut self, lang: &str, seed: u64) -> Result<&Lexicon> {
         let key = (lang.to_owned(), seed);
         if !self.lexicons.contains_key(&key) {
-            if self.guard.is_none() {
-                self.guard = Some(LeakGuard::from_root(&self.opts.data_root)?);
-            }
-            let guard = self.guard.as_ref().ok_or_else(|| Error::Config {
-                field: "data_root".into(),
-                reason: "leak guard not loaded".into(),
-            })?;
-            let spec = BitextSpec::new(lang).budget(self.config.budget, seed);
-            let bitext = bitext::load(&self.opts.data_root, &spec, guard)?;
+            let bitext = self.bitext(&BitextSpec::new(lang).budget(self.config.budget, seed))?;
             let pairs = bitext.pairs.into_iter().map(|p| (p.lrl, p.en));
             let lexicon = Lexicon::from_bitext(pairs, &LexiconOptions::default())?;
             self.lexicons.insert(key.clone(), lexicon);
