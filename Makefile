@@ -27,7 +27,7 @@ test: setup
 
 ## Every example program, in release mode, into target/release/examples/.
 examples: setup
-	@$(PHASE) examples $(CARGO) build --release -p optical-examples --examples
+	@$(PHASE) examples $(CARGO) build --release -p optical-examples -p cooc -p clir-metrics --examples
 
 ## Criterion benches, then the peer-comparison scripts (they print ratios measured in one run).
 bench: setup-reference
