@@ -87,5 +87,16 @@ pub enum Error {
     Json(#[from] serde_json::Error),
 }
 
+impl Error {
+    /// The error with its line number moved down by `lines` (for text parsed in parts, whose
+    /// errors count lines from the start of their part).
+    pub(crate) fn after_lines(mut self, lines: u64) -> Self {
+        if let Error::Parse { line, .. } | Error::Duplicate { line, .. } = &mut self {
+            *line += lines;
+        }
+        self
+    }
+}
+
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

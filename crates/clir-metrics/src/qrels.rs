@@ -47,12 +47,14 @@ impl Qrels {
         QrelsBuilder::default()
     }
 
-    /// Reads a TREC qrels file (`qid iter docno rel`), plain or gzipped; large files are parsed
-    /// in parallel.
+    /// Reads a TREC qrels file (`qid iter docno rel`), plain or gzipped; large files are read
+    /// and parsed in parallel chunks, never held whole in memory.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = io::read_bytes(path)?;
-        Self::parse(&bytes, Source::File(path.to_path_buf()))
+        QrelsBuilder {
+            table: Table::load::<QrelsLine, 4>(path)?,
+        }
+        .build_with(|d| io::record_line_of(path, d.0 as usize))
     }
 
     /// Parses qrels text; `source` names it in errors.

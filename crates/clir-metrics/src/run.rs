@@ -55,6 +55,14 @@ impl LineFormat<6> for RunLine {
     }
 }
 
+/// The run tag of a record: its last (sixth) column.
+fn run_tag(line: &[u8]) -> Option<String> {
+    (line.split(u8::is_ascii_whitespace))
+        .filter(|f| !f.is_empty())
+        .nth(5)
+        .map(|t| String::from_utf8_lossy(t).into_owned())
+}
+
 /// `[-]digits[.digits]` with at most 15 significant digits, the form of nearly every score in
 /// a run file, parsed exactly: the digits as an integer below 2^53 and a power of ten up to
 /// 10^22 are both exact doubles, so their IEEE quotient is the correctly rounded value that
@@ -100,25 +108,27 @@ impl Run {
         RunBuilder::default()
     }
 
-    /// Reads a TREC run file, plain or gzipped; large files are parsed in parallel.
+    /// Reads a TREC run file, plain or gzipped; large files are read and parsed in parallel
+    /// chunks, never held whole in memory.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = io::read_bytes(path)?;
-        Self::parse(&bytes, Source::File(path.to_path_buf()))
+        let table = Table::load::<RunLine, 6>(path)?;
+        let tag = io::first_record(path)
+            .map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .and_then(|line| run_tag(&line));
+        RunBuilder { tag, table }.build_with(|d| io::record_line_of(path, d.0 as usize))
     }
 
     /// Parses run text; `source` names it in errors.
     pub fn parse(bytes: &[u8], source: Source) -> Result<Self> {
         let table = Table::parse::<RunLine, 6>(bytes, source)?;
-        // The run tag is the last column of the first line (valid: the whole text parsed).
-        let tag = bytes
-            .split(|&b| b == b'\n')
-            .find_map(|l| {
-                l.split(u8::is_ascii_whitespace)
-                    .filter(|f| !f.is_empty())
-                    .nth(5)
-            })
-            .map(|t| String::from_utf8_lossy(t).into_owned());
+        // The first record of a text that parsed has six columns.
+        let tag = (bytes.split(|&b| b == b'\n'))
+            .find(|l| l.iter().any(|b| !b.is_ascii_whitespace()))
+            .and_then(run_tag);
         RunBuilder { tag, table }.build_with(|d| io::record_line(bytes, d.0 as usize))
     }
 
@@ -258,26 +268,26 @@ fn descending(score: f64) -> u64 {
     !ascending
 }
 
-/// trec_eval's order: score descending, then docno descending (byte order). Sorting integer
-/// keys and then only the runs of tied scores by docno is several times faster than one sort
-/// comparing floats and, on ties, strings.
+/// trec_eval's order: score descending, then docno descending (byte order). Sorting by an
+/// integer key and then only the runs of tied scores by docno is several times faster than one
+/// sort comparing floats and, on ties, strings; the key is recomputed in each comparison (a few
+/// bit operations) rather than stored, so the ranking is the only buffer.
 fn trec_order(spans: &[Range<u32>], scores: &[f64], docs: &DocNames) -> Vec<(DocId, f64)> {
-    let mut keyed: Vec<(u64, DocId)> = ids(spans)
-        .map(|d| (descending(scores[d.0 as usize]), d))
-        .collect();
-    keyed.sort_unstable_by_key(|&(k, _)| k);
+    let mut ranked: Vec<(DocId, f64)> = ids(spans).map(|d| (d, scores[d.0 as usize])).collect();
+    ranked.sort_unstable_by_key(|&(_, score)| descending(score));
     let mut start = 0;
-    while start < keyed.len() {
-        let key = keyed[start].0;
-        let end = start + keyed[start..].iter().take_while(|e| e.0 == key).count();
+    while start < ranked.len() {
+        let key = descending(ranked[start].1);
+        let end = start
+            + (ranked[start..].iter())
+                .take_while(|e| descending(e.1) == key)
+                .count();
         if end - start > 1 {
-            keyed[start..end].sort_unstable_by(|a, b| docs.bytes(b.1).cmp(docs.bytes(a.1)));
+            ranked[start..end].sort_unstable_by(|a, b| docs.bytes(b.0).cmp(docs.bytes(a.0)));
         }
         start = end;
     }
-    (keyed.into_iter())
-        .map(|(_, d)| (d, scores[d.0 as usize]))
-        .collect()
+    ranked
 }
 
 #[cfg(test)]

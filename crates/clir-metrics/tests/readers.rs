@@ -197,11 +197,21 @@ fn chunked_parse_equals_the_builder() {
         b.push(q, d, *s);
     }
     let built = b.build().unwrap();
-    let (mut x, mut y) = (Vec::new(), Vec::new());
+    // A file of this size is read in more than one chunk too.
+    let dir = std::env::temp_dir().join(format!("clir-metrics-big-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("big.run");
+    std::fs::write(&path, &text).unwrap();
+    let loaded = Run::load(&path).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let (mut x, mut y, mut z) = (Vec::new(), Vec::new(), Vec::new());
     parsed.write(&mut x).unwrap();
     built.write(&mut y).unwrap();
+    loaded.write(&mut z).unwrap();
     assert!(x == y);
+    assert!(x == z);
     assert_eq!(parsed.num_queries(), 13);
+    assert_eq!(loaded.tag(), "t");
 }
 
 #[test]
@@ -211,6 +221,16 @@ fn duplicates_are_found_across_chunks() {
     let e = err_of(Run::parse(text.as_bytes(), Source::Memory));
     // A blank line after records 0, 1000, 2000, ...
     let line = (at + at.div_ceil(1000)) as u64 + 1;
+    assert!(
+        matches!(e, Error::Duplicate { line: l, .. } if l == line),
+        "{e:?}"
+    );
+    let dir = std::env::temp_dir().join(format!("clir-metrics-dup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("dup.run");
+    std::fs::write(&path, &text).unwrap();
+    let e = err_of(Run::load(&path));
+    std::fs::remove_dir_all(&dir).unwrap();
     assert!(
         matches!(e, Error::Duplicate { line: l, .. } if l == line),
         "{e:?}"

@@ -2,48 +2,103 @@
 //! splitting.
 
 use std::io::Read;
+use std::ops::Range;
 use std::path::Path;
 
 use crate::error::{Error, Result, Source};
 
+/// A TREC file opened for parsing.
+pub(crate) enum Text {
+    /// A plain file, to be read in chunks ([`file_chunks`], [`read_range`]).
+    File(std::fs::File),
+    /// The whole text in memory: a gzipped file, decompressed.
+    Memory(Vec<u8>),
+}
+
+/// Opens a TREC file: a gzipped one (by its magic bytes) is decompressed into memory, a plain
+/// one is left to be read in chunks (read whole where positioned reads are not available).
+pub(crate) fn open(path: &Path) -> std::io::Result<Text> {
+    let mut file = std::fs::File::open(path)?;
+    let mut magic = [0u8; 2];
+    let n = file.read(&mut magic)?;
+    if n == 2 && magic == [0x1f, 0x8b] || cfg!(not(unix)) {
+        return read_bytes(path).map(Text::Memory);
+    }
+    Ok(Text::File(file))
+}
+
 /// Reads a whole file, decompressing it when it starts with the gzip magic bytes.
-pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let raw = read_parallel(path).map_err(io)?;
+pub(crate) fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+    let raw = std::fs::read(path)?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::with_capacity(raw.len() * 4);
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(io)?;
+        flate2::read::MultiGzDecoder::new(&raw[..]).read_to_end(&mut out)?;
         Ok(out)
     } else {
         Ok(raw)
     }
 }
 
-/// Reads a file whole; large files in parallel blocks (copying a large file from the page
-/// cache, and faulting in the pages it lands on, is then no longer one thread's work).
-fn read_parallel(path: &Path) -> std::io::Result<Vec<u8>> {
-    #[cfg(unix)]
-    {
-        use rayon::prelude::*;
-        use std::os::unix::fs::FileExt;
+/// Splits a file into consecutive byte ranges of at least `target` bytes (the last may be
+/// shorter) that each end at a line boundary, reading only a little around each boundary.
+#[cfg(unix)]
+pub(crate) fn file_chunks(file: &std::fs::File, target: u64) -> std::io::Result<Vec<Range<u64>>> {
+    use std::os::unix::fs::FileExt;
 
-        const BLOCK: usize = 8 << 20;
-        let file = std::fs::File::open(path)?;
-        let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
-        if len >= 4 * BLOCK && rayon::current_num_threads() > 1 {
-            let mut out = vec![0u8; len];
-            out.par_chunks_mut(BLOCK)
-                .enumerate()
-                .try_for_each(|(i, block)| file.read_exact_at(block, (i * BLOCK) as u64))?;
-            return Ok(out);
-        }
+    let len = file.metadata()?.len();
+    let mut window = vec![0u8; 1 << 16];
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < len {
+        // The first line start at or after `start + target`: one past the first line break at
+        // or after the byte before it.
+        let mut at = start + target.max(1) - 1;
+        let end = loop {
+            if at >= len {
+                break len;
+            }
+            let n = (len - at).min(window.len() as u64) as usize;
+            file.read_exact_at(&mut window[..n], at)?;
+            match memchr::memchr(b'\n', &window[..n]) {
+                Some(i) => break at + i as u64 + 1,
+                None => at += n as u64,
+            }
+        };
+        out.push(start..end);
+        start = end;
     }
-    std::fs::read(path)
+    Ok(out)
+}
+
+/// Reads bytes `range` of `file` into `buffer` (resized to fit).
+#[cfg(unix)]
+pub(crate) fn read_range(
+    file: &std::fs::File,
+    range: Range<u64>,
+    buffer: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+
+    let len = usize::try_from(range.end - range.start).map_err(std::io::Error::other)?;
+    buffer.resize(len, 0);
+    file.read_exact_at(buffer, range.start)
+}
+
+/// Stand-ins where positioned reads are not available; [`open`] never returns a
+/// [`Text::File`] there.
+#[cfg(not(unix))]
+pub(crate) fn file_chunks(_: &std::fs::File, _: u64) -> std::io::Result<Vec<Range<u64>>> {
+    Err(std::io::Error::other(
+        "chunked reading needs positioned reads",
+    ))
+}
+
+/// See the other [`file_chunks`].
+#[cfg(not(unix))]
+pub(crate) fn read_range(_: &std::fs::File, _: Range<u64>, _: &mut Vec<u8>) -> std::io::Result<()> {
+    Err(std::io::Error::other(
+        "chunked reading needs positioned reads",
+    ))
 }
 
 /// Splits `line` on ASCII whitespace into exactly `N` fields; `None` for a blank line.
@@ -130,13 +185,11 @@ pub(crate) fn utf8_prefix<'a>(
     }
 }
 
-/// Splits `bytes` into about `parts` chunks that end at line boundaries; returns each chunk
-/// with the 1-based number of its first line.
-pub(crate) fn chunks(bytes: &[u8], parts: usize) -> Vec<(u64, &[u8])> {
+/// Splits `bytes` into about `parts` chunks that end at line boundaries.
+pub(crate) fn chunks(bytes: &[u8], parts: usize) -> Vec<&[u8]> {
     let mut out = Vec::with_capacity(parts);
     let target = bytes.len().div_ceil(parts.max(1)).max(1 << 16);
     let mut start = 0;
-    let mut line = 1u64;
     while start < bytes.len() {
         let mut end = (start + target).min(bytes.len());
         if end < bytes.len() {
@@ -145,9 +198,7 @@ pub(crate) fn chunks(bytes: &[u8], parts: usize) -> Vec<(u64, &[u8])> {
                 None => bytes.len(),
             };
         }
-        let chunk = &bytes[start..end];
-        out.push((line, chunk));
-        line += memchr::memchr_iter(b'\n', chunk).count() as u64;
+        out.push(&bytes[start..end]);
         start = end;
     }
     out
@@ -162,4 +213,37 @@ pub(crate) fn record_line(bytes: &[u8], index: usize) -> u64 {
         .nth(index)
         .map_or(0, |(i, _)| i);
     position as u64 + 1
+}
+
+/// [`record_line`] of the text of file `path`, read again (only errors need it); 0 if the file
+/// can no longer be read.
+pub(crate) fn record_line_of(path: &Path, index: usize) -> u64 {
+    read_bytes(path).map_or(0, |bytes| record_line(&bytes, index))
+}
+
+/// The first line of the text of `path` that is not blank, if any.
+pub(crate) fn first_record(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::BufRead;
+
+    let file = std::fs::File::open(path)?;
+    let mut reader: Box<dyn BufRead> = {
+        let mut buffered = std::io::BufReader::new(file);
+        if buffered.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
+            Box::new(std::io::BufReader::new(flate2::read::MultiGzDecoder::new(
+                buffered,
+            )))
+        } else {
+            Box::new(buffered)
+        }
+    };
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(None);
+        }
+        if line.iter().any(|b| !b.is_ascii_whitespace()) {
+            return Ok(Some(line));
+        }
+    }
 }
