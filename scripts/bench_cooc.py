@@ -25,7 +25,9 @@ Repeats (`--repeat R`, default 3) alternate Rust and Python on the same files; t
 every run, the medians, the ratio of the medians (wall and CPU = user + sys), and the load
 average before and after, since a shared machine inflates wall times.
 
-Usage: .venv/bin/python scripts/bench_cooc.py [N] [--repeat R]   (builds the example first)
+Usage: .venv/bin/python scripts/bench_cooc.py [N] [--repeat R] [--write-results]
+       (builds the example first; --write-results replaces the cooc-speed section of
+       docs/results.md)
        .venv/bin/python scripts/bench_cooc.py aer
 """
 import gzip
@@ -257,6 +259,32 @@ def main():
           f"median python {pw:.2f} s wall ({pc:.2f} s CPU) = {N / pw * 60:,.0f} pairs/min")
     print(f"speed-up (python / rust, medians): {pw / rw:.1f}x wall, {pc / rc:.1f}x CPU end to end; "
           f"{pp / rw:.1f}x vs the scipy product step alone (wall)")
+    if "--write-results" in sys.argv:
+        command = " ".join(["CARGO_TARGET_DIR=<target>", ".venv/bin/python", "scripts/bench_cooc.py",
+                            *sys.argv[1:]])
+        text = (
+            f"{N:,} synthetic sentence pairs (see the script), {os.cpu_count()}-CPU machine, load "
+            f"average {load0[0]:.1f} before and {load1[0]:.1f} after; medians of {REPEAT} "
+            "alternating runs each; CPU = user + sys seconds.\n\n"
+            "| pipeline | wall | CPU | pairs / minute |\n|---|---:|---:|---:|\n"
+            f"| `cooc count` (Rust, whole process: read, tokenise, count, save) | {rw:.2f} s | "
+            f"{rc:.2f} s | {N / rw * 60:,.0f} |\n"
+            f"| Python: regex tokens + dict vocabulary + scipy.sparse `X.T @ Y` | {pw:.2f} s | "
+            f"{pc:.2f} s | {N / pw * 60:,.0f} |\n"
+            f"| of which the scipy incidence product + marginals | {pp:.2f} s | – | – |\n\n"
+            f"Speed-up, end to end: **{pw / rw:.1f}× wall**, {pc / rc:.1f}× CPU.\n\n"
+            f"Command: `{command}`\n"
+        )
+        path = os.path.join(ROOT, "docs", "results.md")
+        doc = open(path, encoding="utf-8").read()
+        begin, end = "<!-- BEGIN cooc-speed -->\n", "<!-- END cooc-speed -->"
+        if begin not in doc:
+            sys.exit(f"{path} has no {begin.strip()} ... {end} section")
+        doc = re.sub(re.escape(begin) + ".*?" + re.escape(end),
+                     lambda m: begin + text + end, doc, flags=re.S)
+        with open(path + ".tmp", "w", encoding="utf-8") as f:
+            f.write(doc)
+        os.replace(path + ".tmp", path)
 
 
 if __name__ == "__main__":

@@ -164,7 +164,9 @@ def main():
         doc = open(path).read()
         doc = re.sub(r"(<!-- BEGIN clir-metrics -->\n).*?(<!-- END clir-metrics -->)",
                      lambda m: m.group(1) + text + "\n" + m.group(2), doc, flags=re.S)
-        open(path, "w").write(doc)
+        with open(path + ".tmp", "w") as f:
+            f.write(doc)
+        os.replace(path + ".tmp", path)
 
 
 if __name__ == "__main__":
