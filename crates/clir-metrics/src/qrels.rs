@@ -22,7 +22,7 @@ pub struct Qrels {
 }
 
 /// `qid iter docno rel`.
-struct QrelsLine;
+pub(crate) struct QrelsLine;
 
 impl LineFormat<4> for QrelsLine {
     type Value = i32;

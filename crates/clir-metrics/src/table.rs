@@ -242,25 +242,7 @@ fn parse_chunk<F: LineFormat<N>, const N: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// `qid`, `iter` and `docno` of `qid iter docno rel` lines, the label as value.
-    struct Line;
-
-    impl LineFormat<4> for Line {
-        type Value = i32;
-        const FIELDS: [&'static str; 4] = ["qid", "iter", "docno", "rel"];
-        const QID: usize = 0;
-        const DOCNO: usize = 2;
-
-        fn value(fields: &[&str; 4], source: &Source, line: u64) -> Result<i32> {
-            fields[3].parse().map_err(|_| Error::Parse {
-                source_name: source.clone(),
-                line,
-                field: "rel",
-                reason: "not an integer".into(),
-            })
-        }
-    }
+    use crate::qrels::QrelsLine as Line;
 
     /// Every row as (qid, docno, value), grouped by query in order of first appearance.
     fn rows(t: &Table<i32>) -> Vec<(String, String, i32)> {
