@@ -9,9 +9,11 @@
 //! `Xᵀ Y` of its binary incidence matrices, row by row (Gustavson): the distinct types of each
 //! pair go into flat arrays (no allocation per pair), an inverted index lists the pairs of
 //! each source type, and each source row is accumulated into a dense per-thread counter over
-//! target ids; rows are split between rayon threads and come out sorted, so the chunk is one
-//! sorted run `(s << 32) | t → count`. Diagonal windows emit and sort the keys of each pair.
-//! Runs are merged LSM-style, so memory is bounded by the distinct pairs plus one chunk.
+//! target ids; rows are split between rayon threads, and each thread merges the chunk's sorted
+//! row into the counter's row of that source type (a sorted `(target, count)` list), so no
+//! step between chunks is serial. Diagonal windows emit and sort the keys of each pair and
+//! merge the chunk's run into the rows, again in parallel by row. Memory is bounded by the
+//! distinct pairs (8 bytes each) plus one chunk.
 
 use rayon::prelude::*;
 
@@ -50,7 +52,7 @@ impl Default for CountOptions {
             min_count: 1,
             top_k: None,
             window: Window::Sentence,
-            chunk_size: 1 << 15,
+            chunk_size: 1 << 16,
         }
     }
 }
@@ -246,8 +248,76 @@ pub struct Counter {
     n_pairs: u64,
     src_marginals: Vec<u32>,
     tgt_marginals: Vec<u32>,
-    /// Sorted, run-length encoded runs of decreasing length (LSM levels).
-    runs: Vec<Vec<(u64, u32)>>,
+    /// The counts so far: for each source id, its `(target id, count)` sorted by target.
+    rows: Vec<Vec<(u32, u32)>>,
+}
+
+/// Merges `new` (sorted by target, targets distinct) into `row`, adding the counts of equal
+/// targets; `scratch` is a buffer reused between rows.
+fn merge_row(
+    row: &mut Vec<(u32, u32)>,
+    new: impl ExactSizeIterator<Item = (u32, u32)>,
+    scratch: &mut Vec<(u32, u32)>,
+) {
+    if row.is_empty() {
+        row.extend(new);
+        return;
+    }
+    scratch.clear();
+    scratch.reserve(row.len() + new.len());
+    let mut old = row.iter().copied().peekable();
+    for (t, c) in new {
+        while let Some(&(u, d)) = old.peek() {
+            if u >= t {
+                break;
+            }
+            scratch.push((u, d));
+            old.next();
+        }
+        match old.peek() {
+            Some(&(u, d)) if u == t => {
+                scratch.push((t, c + d));
+                old.next();
+            }
+            _ => scratch.push((t, c)),
+        }
+    }
+    scratch.extend(old);
+    std::mem::swap(row, scratch);
+}
+
+/// Splits `rows` into consecutive mutable slices at `bounds` (ascending, from 0 to its end),
+/// each with the index of its first row.
+fn split_rows<'a, R>(mut rows: &'a mut [R], bounds: &[usize]) -> Vec<(usize, &'a mut [R])> {
+    let mut out = Vec::with_capacity(bounds.len().saturating_sub(1));
+    for w in bounds.windows(2) {
+        let (head, tail) = std::mem::take(&mut rows).split_at_mut(w[1] - w[0]);
+        out.push((w[0], head));
+        rows = tail;
+    }
+    out
+}
+
+/// Merges a sorted run `(s << 32) | t → count` into `rows`, in parallel by source id.
+fn absorb_run(rows: &mut Vec<Vec<(u32, u32)>>, run: &[(u64, u32)]) {
+    let n = run.last().map_or(0, |(k, _)| (k >> 32) as usize + 1);
+    if rows.len() < n {
+        rows.resize_with(n, Vec::new);
+    }
+    let mut starts = vec![0usize; n + 1];
+    for (k, _) in run {
+        starts[(k >> 32) as usize + 1] += 1;
+    }
+    for i in 0..n {
+        starts[i + 1] += starts[i];
+    }
+    rows[..n]
+        .par_iter_mut()
+        .enumerate()
+        .for_each_init(Vec::new, |scratch, (s, row)| {
+            let segment = &run[starts[s]..starts[s + 1]];
+            merge_row(row, segment.iter().map(|&(k, c)| (k as u32, c)), scratch);
+        });
 }
 
 fn bump(v: &mut Vec<u32>, ids: &[u32]) {
@@ -323,10 +393,13 @@ impl ChunkTypes {
     }
 }
 
-/// Sentence-window counts of one chunk as one sorted run (see the module docs).
-fn count_sentence_chunk(types: &ChunkTypes) -> Vec<(u64, u32)> {
+/// Adds the sentence-window counts of one chunk to `rows` (see the module docs).
+fn count_sentence_chunk(types: &ChunkTypes, rows: &mut Vec<Vec<(u32, u32)>>) {
     let n_src = types.src.iter().max().map_or(0, |&m| m as usize + 1);
     let n_tgt = types.tgt.iter().max().map_or(0, |&m| m as usize + 1);
+    if rows.len() < n_src {
+        rows.resize_with(n_src, Vec::new);
+    }
     // Inverted index: the pairs holding each source type (CSR by source id).
     let mut post_ptr = vec![0usize; n_src + 1];
     for &s in &types.src {
@@ -357,13 +430,13 @@ fn count_sentence_chunk(types: &ChunkTypes) -> Vec<(u64, u32)> {
     if bounds.last() != Some(&n_src) {
         bounds.push(n_src);
     }
-    let runs: Vec<Vec<(u64, u32)>> = bounds
-        .par_windows(2)
-        .map(|w| {
+    split_rows(&mut rows[..n_src], &bounds)
+        .into_par_iter()
+        .for_each(|(first, rows)| {
             let mut acc = vec![0u32; n_tgt];
             let mut touched: Vec<u32> = Vec::new();
-            let mut out = Vec::new();
-            for s in w[0]..w[1] {
+            let mut scratch = Vec::new();
+            for (s, row) in (first..).zip(rows.iter_mut()) {
                 for &p in &postings[post_ptr[s]..post_ptr[s + 1]] {
                     for &t in types.tgt_types(p as usize) {
                         let a = &mut acc[t as usize];
@@ -374,20 +447,13 @@ fn count_sentence_chunk(types: &ChunkTypes) -> Vec<(u64, u32)> {
                     }
                 }
                 touched.sort_unstable();
-                let hi = (s as u64) << 32;
-                for &t in &touched {
-                    out.push((hi | u64::from(t), std::mem::take(&mut acc[t as usize])));
-                }
+                let counts = touched
+                    .iter()
+                    .map(|&t| (t, std::mem::take(&mut acc[t as usize])));
+                merge_row(row, counts, &mut scratch);
                 touched.clear();
             }
-            out
-        })
-        .collect();
-    let mut run = Vec::with_capacity(runs.iter().map(Vec::len).sum());
-    for r in runs {
-        run.extend_from_slice(&r);
-    }
-    run
+        });
 }
 
 /// Appends the distinct keys of one sentence pair under a diagonal window of `width`.
@@ -491,39 +557,48 @@ impl Counter {
         bump(&mut self.src_marginals, &types.src);
         bump(&mut self.tgt_marginals, &types.tgt);
         self.n_pairs += pairs.len() as u64;
-        let mut run = match window {
-            Window::Sentence => count_sentence_chunk(&types),
-            Window::Diagonal { width } => merge_all(
-                pairs
-                    .par_chunks(per)
-                    .map(|sub| {
-                        let mut keys = Vec::new();
-                        for (s, t) in sub {
-                            emit_diagonal_keys(s.as_ref(), t.as_ref(), width, &mut keys);
-                        }
-                        rle(keys)
-                    })
-                    .collect(),
-            ),
-        };
-        // LSM: merge with the last run while it is not much larger.
-        while let Some(last) = self.runs.last() {
-            if last.len() > 2 * run.len() {
-                break;
+        match window {
+            Window::Sentence => count_sentence_chunk(&types, &mut self.rows),
+            Window::Diagonal { width } => {
+                let run = merge_all(
+                    pairs
+                        .par_chunks(per)
+                        .map(|sub| {
+                            let mut keys = Vec::new();
+                            for (s, t) in sub {
+                                emit_diagonal_keys(s.as_ref(), t.as_ref(), width, &mut keys);
+                            }
+                            rle(keys)
+                        })
+                        .collect(),
+                );
+                absorb_run(&mut self.rows, &run);
             }
-            let last = self.runs.pop().unwrap_or_default();
-            run = merge(&last, &run);
         }
-        self.runs.push(run);
     }
 
     /// Merges, prunes and builds the table.
     pub fn finish(self, options: &CountOptions) -> CoocTable {
-        let mut run = merge_all(self.runs);
-        if options.min_count > 1 {
-            run.retain(|&(_, c)| c >= options.min_count);
+        let n_rows = self.src_marginals.len().max(self.rows.len());
+        let kept = |&&(_, c): &&(u32, u32)| c >= options.min_count;
+        let nnz = self.rows.iter().flatten().filter(kept).count();
+        let mut row_ptr = Vec::with_capacity(n_rows + 1);
+        row_ptr.push(0u64);
+        let (mut cols, mut counts) = (Vec::with_capacity(nnz), Vec::with_capacity(nnz));
+        for row in &self.rows {
+            for &(t, c) in row.iter().filter(kept) {
+                cols.push(t);
+                counts.push(c);
+            }
+            row_ptr.push(cols.len() as u64);
         }
-        let mut table = CoocTable::from_sorted(run, self.src_marginals.len());
+        row_ptr.resize(n_rows + 1, cols.len() as u64);
+        let mut table = CoocTable {
+            row_ptr,
+            cols,
+            counts,
+            ..CoocTable::default()
+        };
         if let Some(k) = options.top_k {
             table = prune_top_k(table, k);
         }

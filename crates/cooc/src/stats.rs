@@ -2,6 +2,7 @@
 //! a streamed bitext, saved and loaded atomically.
 
 use std::path::Path;
+use std::sync::mpsc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -84,27 +85,36 @@ impl StatsBuilder {
         };
         let mut counter = Counter::new(options.window);
         let mut corpus: Vec<(Vec<u32>, Vec<u32>)> = Vec::new();
-        let mut chunk: Vec<(String, String)> = Vec::with_capacity(options.chunk_size);
-        let mut iter = pairs.into_iter();
-        loop {
-            chunk.clear();
-            for p in iter.by_ref() {
-                let p = p?;
-                chunk.push((p.src, p.tgt));
-                if chunk.len() == options.chunk_size {
-                    break;
+        let keep_corpus = model1.is_some();
+        // Reading is sequential; tokenising and counting are parallel. The calling thread
+        // reads the next chunk while a worker tokenises and counts the current one (at most
+        // one chunk waits in between), so the reader never leaves the cores idle and `pairs`
+        // needs not be `Send`.
+        std::thread::scope(|scope| -> Result<()> {
+            let (chunks, received) = mpsc::sync_channel::<Vec<(String, String)>>(1);
+            let (tokenizer, counter, corpus, bar) =
+                (&mut tokenizer, &mut counter, &mut corpus, &bar);
+            let worker = scope.spawn(move || -> Result<()> {
+                for chunk in received {
+                    let ids = tokenizer.encode_pairs_growing(&chunk)?;
+                    counter.add(&ids);
+                    bar.inc(chunk.len() as u64);
+                    if keep_corpus {
+                        corpus.extend(ids);
+                    }
                 }
-            }
-            if chunk.is_empty() {
-                break;
-            }
-            let ids = tokenizer.encode_pairs_growing(&chunk)?;
-            counter.add(&ids);
-            bar.inc(chunk.len() as u64);
-            if model1.is_some() {
-                corpus.extend(ids);
-            }
-        }
+                Ok(())
+            });
+            let read = read_chunks(pairs, options.chunk_size, |chunk| {
+                chunks.send(chunk).is_ok()
+            });
+            drop(chunks);
+            // A failed worker stops the reader (its channel closes); its error comes first.
+            worker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            read
+        })?;
         let table = counter.finish(&options);
         bar.finish_and_clear();
         let model1 = match model1 {
@@ -116,6 +126,32 @@ impl StatsBuilder {
             table,
             model1,
         })
+    }
+}
+
+/// Reads `pairs` into chunks of `size` and hands each to `send` until the input ends, a pair is
+/// an error, or `send` returns false.
+fn read_chunks<I>(
+    pairs: I,
+    size: usize,
+    mut send: impl FnMut(Vec<(String, String)>) -> bool,
+) -> Result<()>
+where
+    I: IntoIterator<Item = Result<SentencePair>>,
+{
+    let mut iter = pairs.into_iter();
+    loop {
+        let mut chunk = Vec::with_capacity(size);
+        for p in iter.by_ref() {
+            let p = p?;
+            chunk.push((p.src, p.tgt));
+            if chunk.len() == size {
+                break;
+            }
+        }
+        if chunk.is_empty() || !send(chunk) {
+            return Ok(());
+        }
     }
 }
 

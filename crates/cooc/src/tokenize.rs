@@ -6,7 +6,9 @@ use std::fmt;
 use std::hash::Hasher;
 use std::path::Path;
 
+use indexmap::IndexSet;
 use rayon::prelude::*;
+use rustc_hash::FxBuildHasher;
 
 use crate::bitext::{Fnv64, read_all};
 use crate::{Error, Result};
@@ -128,8 +130,8 @@ fn for_each_word(text: &str, options: &WordOptions, mut f: impl FnMut(&str)) {
 /// the same global ids as interning every token in order.
 #[derive(Debug, Default)]
 struct LocalWords {
-    map: HashMap<String, u32, FxBuild>,
-    words: Vec<String>,
+    /// The distinct words in order of first occurrence (local id = index).
+    words: IndexSet<String, FxBuildHasher>,
     ids: Vec<u32>,
     offsets: Vec<usize>,
 }
@@ -139,20 +141,13 @@ impl LocalWords {
         if self.offsets.is_empty() {
             self.offsets.push(0);
         }
-        let Self {
-            map, words, ids, ..
-        } = self;
+        let Self { words, ids, .. } = self;
         for_each_word(text, options, |w| {
-            let id = match map.get(w) {
-                Some(&id) => id,
-                None => {
-                    let id = words.len() as u32;
-                    map.insert(w.to_owned(), id);
-                    words.push(w.to_owned());
-                    id
-                }
+            let id = match words.get_index_of(w) {
+                Some(id) => id,
+                None => words.insert_full(w.to_owned()).0,
             };
-            ids.push(id);
+            ids.push(id as u32);
         });
         self.offsets.push(self.ids.len());
     }
@@ -161,9 +156,22 @@ impl LocalWords {
         self.offsets.len().saturating_sub(1)
     }
 
-    /// The texts' ids in `global` (adding new words), in order.
-    fn intern_into(&self, global: &mut Interner) -> impl Iterator<Item = Vec<u32>> + '_ {
-        let remap: Vec<u32> = self.words.iter().map(|w| global.intern(w)).collect();
+    /// The global id of each local word, where `global` knows it.
+    fn lookup(&self, global: &Interner) -> Vec<Option<u32>> {
+        self.words.iter().map(|w| global.get(w)).collect()
+    }
+
+    /// Completes a [`LocalWords::lookup`] by interning the unknown words in order.
+    fn complete(&self, known: Vec<Option<u32>>, global: &mut Interner) -> Vec<u32> {
+        self.words
+            .iter()
+            .zip(known)
+            .map(|(w, k)| k.unwrap_or_else(|| global.intern(w)))
+            .collect()
+    }
+
+    /// The texts' ids under `remap` (local id → global id), in order.
+    fn map_ids<'a>(&'a self, remap: &'a [u32]) -> impl Iterator<Item = Vec<u32>> + 'a {
         (0..self.len()).map(move |k| {
             self.ids[self.offsets[k]..self.offsets[k + 1]]
                 .iter()
@@ -173,54 +181,10 @@ impl LocalWords {
     }
 }
 
-/// FxHash (the rustc hasher): one multiply per 8 bytes, for interning short words.
-#[derive(Debug, Clone, Copy, Default)]
-struct FxHasher(u64);
-
-impl FxHasher {
-    const K: u64 = 0xf135_7aea_2e62_a9c5;
-
-    #[inline]
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0 ^ w).wrapping_mul(Self::K);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        // hashbrown takes its 7 tag bits from the top and the bucket from the bottom.
-        self.0.rotate_left(26)
-    }
-}
-
-type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
-
 /// String interning: word ↔ dense id.
 #[derive(Debug, Clone, Default)]
 pub struct Interner {
-    map: HashMap<String, u32, FxBuild>,
+    map: HashMap<String, u32, FxBuildHasher>,
     words: Vec<String>,
 }
 
@@ -484,11 +448,25 @@ impl Tokenizer {
                         (s, t)
                     })
                     .collect();
-                let mut out = Vec::with_capacity(pairs.len());
-                for (s, t) in &parts {
-                    out.extend(s.intern_into(src).zip(t.intern_into(tgt)));
-                }
-                Ok(out)
+                // Look the parts' words up in parallel; only words new to the vocabularies
+                // are interned, serially and in order, and the ids are mapped in parallel.
+                let (src_known, tgt_known) = (&*src, &*tgt);
+                let known: Vec<_> = parts
+                    .par_iter()
+                    .map(|(s, t)| (s.lookup(src_known), t.lookup(tgt_known)))
+                    .collect();
+                let remaps: Vec<_> = parts
+                    .iter()
+                    .zip(known)
+                    .map(|((s, t), (ks, kt))| (s.complete(ks, src), t.complete(kt, tgt)))
+                    .collect();
+                let per_part: Vec<Vec<_>> = parts
+                    .par_iter()
+                    .zip(&remaps)
+                    .map(|((s, t), (rs, rt))| s.map_ids(rs).zip(t.map_ids(rt)).collect())
+                    .collect();
+                parts.into_par_iter().for_each(drop);
+                Ok(per_part.into_iter().flatten().collect())
             }
             Self::Subword(t) => pairs
                 .par_iter()

@@ -1,7 +1,7 @@
-//! Property tests: counting equals a naive per-pair count, is symmetric under swapping sides
+//! Property tests: counting (sentence and diagonal windows) equals a naive per-pair count, is symmetric under swapping sides
 //! and invariant under pair order and duplicated types within a sentence.
 
-use cooc::{CoocTable, CountOptions, SrcTokenId, TgtTokenId};
+use cooc::{CoocTable, CountOptions, SrcTokenId, TgtTokenId, Window};
 use proptest::prelude::*;
 
 type Corpus = Vec<(Vec<u32>, Vec<u32>)>;
@@ -97,5 +97,29 @@ proptest! {
             prop_assert!(n <= a.src_count(s).min(a.tgt_count(t)));
         }
         prop_assert!(a.src_marginals().iter().all(|&m| u64::from(m) <= a.n_pairs()));
+    }
+
+    #[test]
+    fn diagonal_window_equals_naive_count(c in corpus(), chunk in 1usize..20, width in 0.0f32..=1.0) {
+        let o = CountOptions { window: Window::Diagonal { width }, ..opts(chunk) };
+        let a = CoocTable::from_pairs(&c, &o).unwrap();
+        let mut naive = std::collections::BTreeMap::new();
+        for (s, t) in &c {
+            let (m, n) = (s.len() as f32, t.len() as f32);
+            let mut keys = std::collections::BTreeSet::new();
+            for (i, &x) in s.iter().enumerate() {
+                for (j, &y) in t.iter().enumerate() {
+                    if ((i as f32 + 0.5) / m - (j as f32 + 0.5) / n).abs() <= width {
+                        keys.insert((x, y));
+                    }
+                }
+            }
+            for k in keys {
+                *naive.entry(k).or_insert(0u32) += 1;
+            }
+        }
+        let got: Vec<((u32, u32), u32)> = a.iter().map(|(s, t, n)| ((s.0, t.0), n)).collect();
+        let want: Vec<((u32, u32), u32)> = naive.into_iter().collect();
+        prop_assert_eq!(got, want);
     }
 }

@@ -219,3 +219,35 @@ fn tch_batch_matches_ndarray_batch() {
     let mask: Vec<bool> = Vec::try_from(th.src_mask.flatten(0, -1)).unwrap();
     assert_eq!(mask, nd.src_mask.iter().copied().collect::<Vec<_>>());
 }
+
+#[test]
+fn a_read_error_after_several_chunks_is_returned() {
+    // Chunks of two: three chunks reach the counting thread before the bad line is read.
+    for bad in [1, 7] {
+        let input = (1..=10u64).map(move |line| {
+            if line == bad {
+                return Err(Error::Parse {
+                    path: "src.txt".into(),
+                    line,
+                    reason: "not UTF-8".into(),
+                });
+            }
+            Ok(SentencePair {
+                src: format!("w{line} x"),
+                tgt: format!("v{line} y"),
+                line,
+            })
+        });
+        let err = CoocStats::builder(Tokenizer::word(WordOptions::default()))
+            .options(CountOptions {
+                chunk_size: 2,
+                ..CountOptions::default()
+            })
+            .count(input)
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Parse { line, .. } if line == bad),
+            "{err}"
+        );
+    }
+}
