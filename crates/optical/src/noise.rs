@@ -213,7 +213,7 @@ impl QueryNoise {
                     kept.push(Some(word.clone()));
                     continue;
                 }
-                kept.push(match kind {
+                let edited = match kind {
                     NoiseKind::Typo => Some(typo(word, &alphabet, &mut rng)),
                     NoiseKind::Diacritics => Some(strip_marks(word)),
                     NoiseKind::Case => Some(word.to_lowercase()),
@@ -221,11 +221,13 @@ impl QueryNoise {
                         word.chars()
                             .filter(|&c| c.is_alphanumeric() || is_combining_mark(c))
                             .collect(),
-                    )
-                    .filter(|w: &String| !w.is_empty()),
+                    ),
                     NoiseKind::CodeSwitch => Some(code_switch(word, lexicon)),
                     NoiseKind::Drop => None,
-                });
+                };
+                // A word an edit empties (a lone mark stripped, a lone comma) is gone, so that
+                // the words stay non-empty and the fallback below always has one to keep.
+                kept.push(edited.filter(|w| !w.is_empty()));
             }
             let before = std::mem::take(&mut words);
             words = kept.into_iter().flatten().collect();

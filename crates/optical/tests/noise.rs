@@ -172,6 +172,22 @@ fn real_afriqa_queries_stay_valid_and_nonempty() {
     }
 }
 
+#[test]
+fn a_word_that_edits_empty_is_dropped_and_the_query_keeps_a_word() {
+    // Found by the property below: a typo deletes the `.` of "\u{300}.", diacritic stripping
+    // then empties the lone mark, and the empty word used to be kept as the whole query.
+    let out = at("typo+diacritics+case+punctuation+drop", 0.5729904653915829)
+        .apply("\u{300}.", "k", 70, None)
+        .unwrap();
+    assert_eq!(out.split_whitespace().count(), 1, "{out:?}");
+    assert_eq!(
+        at("diacritics", 1.0)
+            .apply("\u{301} Kano", "q", 0, None)
+            .unwrap(),
+        "Kano"
+    );
+}
+
 proptest! {
     #[test]
     fn any_text_any_rate_gives_words_of_the_text_or_edits(
