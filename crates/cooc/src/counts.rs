@@ -492,48 +492,6 @@ fn rle(mut keys: Vec<u64>) -> Vec<(u64, u32)> {
     out
 }
 
-fn merge(a: &[(u64, u32)], b: &[(u64, u32)]) -> Vec<(u64, u32)> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => {
-                out.push(a[i]);
-                i += 1;
-            }
-            std::cmp::Ordering::Greater => {
-                out.push(b[j]);
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
-                out.push((a[i].0, a[i].1 + b[j].1));
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
-    out
-}
-
-/// Merges a list of sorted runs in parallel, pairwise.
-fn merge_all(mut runs: Vec<Vec<(u64, u32)>>) -> Vec<(u64, u32)> {
-    while runs.len() > 1 {
-        runs = runs
-            .par_chunks(2)
-            .map(|p| {
-                if p.len() == 2 {
-                    merge(&p[0], &p[1])
-                } else {
-                    p[0].clone()
-                }
-            })
-            .collect();
-    }
-    runs.pop().unwrap_or_default()
-}
-
 impl Counter {
     /// A counter with the given window.
     pub fn new(window: Window) -> Self {
@@ -560,19 +518,19 @@ impl Counter {
         match window {
             Window::Sentence => count_sentence_chunk(&types, &mut self.rows),
             Window::Diagonal { width } => {
-                let run = merge_all(
-                    pairs
-                        .par_chunks(per)
-                        .map(|sub| {
-                            let mut keys = Vec::new();
-                            for (s, t) in sub {
-                                emit_diagonal_keys(s.as_ref(), t.as_ref(), width, &mut keys);
-                            }
-                            rle(keys)
-                        })
-                        .collect(),
-                );
-                absorb_run(&mut self.rows, &run);
+                let runs: Vec<_> = pairs
+                    .par_chunks(per)
+                    .map(|sub| {
+                        let mut keys = Vec::new();
+                        for (s, t) in sub {
+                            emit_diagonal_keys(s.as_ref(), t.as_ref(), width, &mut keys);
+                        }
+                        rle(keys)
+                    })
+                    .collect();
+                for run in &runs {
+                    absorb_run(&mut self.rows, run);
+                }
             }
         }
     }
