@@ -104,13 +104,12 @@ proptest! {
         for eps in [0.3, 0.03, 0.003] {
             let out = Sinkhorn::new(eps).tol(1e-9).max_iter(1_000_000).eps_scaling(3, 4.0)
                 .solve(&be, &cost, &a, &b).unwrap();
-            if eps < 0.01 && out.status[0] != Status::Converged {
-                // Sinkhorn's linear rate degrades like exp(-range(C)/eps) and collapses on
-                // nearly degenerate problems (a zero-cost support that barely fits a row's
-                // mass); POT's sinkhorn_log does not converge on such a case in 2M iterations
-                // either. Such a draw says nothing about the bound, so it is not a sample.
-                prop_assume!(false, "eps {} did not converge", eps);
-            }
+            // Sinkhorn's linear rate degrades like exp(-range(C)/eps) and collapses on nearly
+            // degenerate problems (a zero-cost support that barely fits a row's mass); POT's
+            // sinkhorn_log does not converge on such a case in 2M iterations either. Such a
+            // draw says nothing about the bound, so at small eps it is not a sample.
+            prop_assume!(eps >= 0.01 || out.status[0] == Status::Converged,
+                "eps {} did not converge", eps);
             prop_assert_eq!(out.status[0], Status::Converged);
             let gap = out.transport_cost[0] - exact;
             prop_assert!(gap > -1e-7, "entropic plan cheaper than exact OT: {}", gap);

@@ -98,10 +98,10 @@ impl Chart {
                 source,
             })?;
         }
-        let width = (160 + 90 * self.x.len() as u32).clamp(640, 1600);
-        let size = (width, 480);
         // Both backends measure text with the registered font.
         register_font().map_err(plot_err(&stem.with_extension("svg")))?;
+        let width = (160 + 90 * self.x.len() as u32).clamp(640, 1600);
+        let size = (width + self.legend_width(), 480);
         let mut written = Vec::new();
         for ext in ["svg", "png"] {
             let path = stem.with_extension(ext);
@@ -135,6 +135,9 @@ impl Chart {
     ) -> std::result::Result<(), String> {
         let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
         root.fill(&WHITE).map_err(e)?;
+        // The legend sits in a column right of the plot, so it never covers a point.
+        let (total, _) = root.dim_in_pixel();
+        let (plot, legend) = root.split_horizontally(total.saturating_sub(self.legend_width()));
         let n = self.x.len().max(1);
         let (x_range, xs): (std::ops::Range<f64>, Vec<f64>) = match kind {
             Kind::Bars => (0.0..n as f64, (0..n).map(|i| i as f64 + 0.5).collect()),
@@ -153,7 +156,7 @@ impl Chart {
                 ((lo - pad)..(hi + pad), xs)
             }
         };
-        let mut chart = ChartBuilder::on(root)
+        let mut chart = ChartBuilder::on(&plot)
             .caption(&self.title, ("sans-serif", 20))
             .margin(12)
             .x_label_area_size(if kind == Kind::Bars { 70 } else { 40 })
@@ -177,10 +180,6 @@ impl Chart {
                 .zip(&xs)
                 .filter_map(|(p, &x)| p.map(|(v, sd)| (x, v, sd)))
                 .collect();
-            let name = s.name.clone();
-            let legend = move |(x, y): (i32, i32)| {
-                Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
-            };
             match kind {
                 Kind::Bars => {
                     let w = 0.8 / m;
@@ -188,11 +187,7 @@ impl Chart {
                     let bars = points.iter().map(|&(x, v, _)| {
                         Rectangle::new([(left(x), 0.0), (left(x) + w * 0.9, v)], color.filled())
                     });
-                    chart
-                        .draw_series(bars)
-                        .map_err(e)?
-                        .label(name)
-                        .legend(legend);
+                    chart.draw_series(bars).map_err(e)?;
                     chart
                         .draw_series(points.iter().filter(|p| p.2 > 0.0).map(|&(x, v, sd)| {
                             let c = left(x) + w * 0.45;
@@ -218,20 +213,28 @@ impl Chart {
                             points.iter().map(|&(x, v, _)| (x, v)),
                             color.stroke_width(2),
                         ))
-                        .map_err(e)?
-                        .label(name)
-                        .legend(legend);
+                        .map_err(e)?;
                 }
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 13))
-            .draw()
-            .map_err(e)?;
+        // One row per series, level with the top of the plotting area.
+        let top = chart.plotting_area().get_pixel_range().1.start;
+        let style = ("sans-serif", LEGEND_FONT).into_font().color(&BLACK).pos(
+            plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Left,
+                plotters::style::text_anchor::VPos::Center,
+            ),
+        );
+        for (j, s) in self.series.iter().enumerate() {
+            let color = Palette99::pick(j).to_rgba();
+            let y = top + 8 + LEGEND_ROW * j as i32;
+            legend
+                .draw(&Rectangle::new([(8, y - 5), (20, y + 5)], color.filled()))
+                .map_err(e)?;
+            legend
+                .draw(&Text::new(s.name.as_str(), (26, y), style.clone()))
+                .map_err(e)?;
+        }
         if kind == Kind::Bars {
             let style = ("sans-serif", 13).into_font().color(&BLACK).pos(
                 plotters::style::text_anchor::Pos::new(
@@ -246,6 +249,27 @@ impl Chart {
             }
         }
         Ok(())
+    }
+}
+
+/// Legend text size and row height (pixels).
+const LEGEND_FONT: u32 = 13;
+const LEGEND_ROW: i32 = 20;
+
+impl Chart {
+    /// Width of the legend column: swatch, gap, the widest series name and a margin.
+    fn legend_width(&self) -> u32 {
+        let font = ("sans-serif", LEGEND_FONT).into_font();
+        let widest = self
+            .series
+            .iter()
+            .map(|s| {
+                font.box_size(&s.name)
+                    .map_or(8 * s.name.len() as u32, |b| b.0)
+            })
+            .max()
+            .unwrap_or(0);
+        26 + widest + 12
     }
 }
 
@@ -305,6 +329,39 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
             .collect();
         assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn the_legend_sits_right_of_the_plot() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = chart();
+        let written = match c.lines(&dir.path().join("lines")) {
+            Ok(w) => w,
+            Err(Error::Plot { reason, .. }) if reason.contains("no TrueType font") => return,
+            Err(e) => panic!("{e}"),
+        };
+        let svg = std::fs::read_to_string(&written[0]).unwrap();
+        let width: u32 = svg
+            .split("width=\"")
+            .nth(1)
+            .and_then(|w| w.split('"').next()?.parse().ok())
+            .unwrap();
+        assert_eq!(width, 640 + c.legend_width());
+        // Each series name is drawn once, in the legend column (x ≥ the plot's 640 pixels).
+        for name in ["zero-shot", "optical"] {
+            let xs: Vec<f64> = svg
+                .split("<text")
+                .skip(1)
+                .filter_map(|t| {
+                    let (attrs, rest) = t.split_once('>')?;
+                    let text = rest.split("</text>").next()?.trim();
+                    let x = attrs.split("x=\"").nth(1)?.split('"').next()?;
+                    (text == name).then(|| x.parse().unwrap())
+                })
+                .collect();
+            assert_eq!(xs.len(), 1, "{name}: {xs:?}");
+            assert!(xs[0] >= 640.0, "{name} at x = {}", xs[0]);
+        }
     }
 
     #[test]
