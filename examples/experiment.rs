@@ -41,7 +41,8 @@ struct Args {
     /// Only these rows (repeatable).
     #[arg(long = "only-method")]
     only_methods: Vec<String>,
-    /// Only these collections, as written in the config (repeatable).
+    /// Only these collections in this sitting, as written in the config (repeatable); the report
+    /// still covers every collection.
     #[arg(long = "only-collection")]
     only_collections: Vec<String>,
     /// Only these seeds in this sitting (repeatable); the report still expects every seed.

@@ -165,6 +165,44 @@ fn a_grid_runs_resumes_and_reports() {
     assert_eq!(methods, ["zero-shot", "bm25", "upper-bound"], "{methods:?}");
 }
 
+/// A sitting limited to some collections computes only those, but its report (the committed
+/// section of docs/results.md) still covers every collection of the config.
+#[test]
+fn a_partial_sitting_reports_every_collection() {
+    let Some(root) = data_root() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"
+name = "partial"
+seeds = [0]
+collections = ["afriqa:hau:dev", "afriqa:ibo:dev"]
+teacher = "{}"
+depth = 20
+baseline = "bm25"
+[[method]]
+name = "bm25"
+kind = "bm25"
+"#,
+        tiny().display()
+    );
+    let config: ExperimentConfig = toml::from_str(&text).unwrap();
+    config.check().unwrap();
+    for (only, records) in [("afriqa:hau:dev", 1), ("afriqa:ibo:dev", 2)] {
+        let mut opts = options(&config, &root, work.path());
+        opts.only_collections = vec![only.into()];
+        let mut sitting = Experiment::new(config.clone(), opts).unwrap();
+        assert_eq!(sitting.run().unwrap().computed, 1, "{only}");
+        let md = sitting.report("experiment partial.toml", None).unwrap();
+        assert!(
+            md.contains("| afriqa:hau:dev | afriqa:ibo:dev |"),
+            "{only}: a column is missing in\n{md}"
+        );
+        assert!(md.contains(&format!("from {records} run records")), "{md}");
+        let bm25 = md.lines().find(|l| l.starts_with("| bm25 |")).unwrap();
+        assert_eq!(bm25.contains("| – |"), records == 1, "{bm25}");
+    }
+}
+
 /// A token-alignment grid on FLORES devtest: every dense row records the token diagnostics per
 /// pair, and switching them on for records made without them measures those cells again (the
 /// run itself is unchanged, so its fingerprint is too).

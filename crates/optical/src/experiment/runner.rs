@@ -50,7 +50,8 @@ pub struct ExperimentOptions {
     pub progress: bool,
     /// Only these rows (all when empty).
     pub only_methods: Vec<String>,
-    /// Only these collections, as written in the config (all when empty).
+    /// Only these collections in this sitting, as written in the config (all when empty); the
+    /// report still covers every collection.
     pub only_collections: Vec<String>,
     /// Stop after this many newly trained students (a sitting's budget); `None`: no limit.
     pub max_trainings: Option<usize>,
@@ -857,15 +858,15 @@ impl Experiment {
         Ok(&self.lexicons[&key])
     }
 
-    /// The current records (fingerprints matching the configuration) of the active collections.
+    /// The current records (fingerprints matching the configuration) of every collection.
     pub fn records(&self) -> Result<Vec<RunRecord>> {
         let mut out = Vec::new();
-        for spec in self.active_specs() {
+        for (_, spec) in &self.sets {
             for m in &self.config.methods {
                 for seed in self.seeds_of(m) {
                     let path = record_path(&self.opts.records_dir, &spec.slug(), &m.name, seed);
                     if let Some(r) = RunRecord::load(&path)? {
-                        if r.fingerprint == self.fingerprint(m, &spec, seed)? {
+                        if r.fingerprint == self.fingerprint(m, spec, seed)? {
                             out.push(r);
                         } else {
                             tracing::warn!(path = %path.display(), "stale record ignored");
@@ -880,9 +881,13 @@ impl Experiment {
     /// The Markdown section of this experiment from its current records: heading, description,
     /// the command, the tables and (when `plots` names a folder) the nDCG@10 bar chart, whose
     /// paths are linked relative to `link_base`.
+    ///
+    /// The section covers every collection of the config, whatever `only_collections` this
+    /// sitting ran, so a partial sitting never shrinks the committed table.
     pub fn report(&self, command: &str, plots: Option<(&Path, &Path)>) -> Result<String> {
         let records = self.records()?;
-        let collections: Vec<String> = self.active_specs().iter().map(|s| s.to_string()).collect();
+        let specs: Vec<EvalSet> = self.sets.iter().map(|(_, s)| s.clone()).collect();
+        let collections: Vec<String> = specs.iter().map(|s| s.to_string()).collect();
         let grid = Grid::new(&self.config, &collections, &records);
         let mut md = String::new();
         let title = self
@@ -906,15 +911,14 @@ impl Experiment {
             self.config.seeds,
         ));
         md.push_str(&markdown(&self.config, &grid));
-        let curves = super::report::curves(&self.active_specs());
+        let curves = super::report::curves(&specs);
         if !curves.is_empty() {
             md.push_str(&robustness(&self.config, &grid, &curves));
         }
         if self.config.alignment {
             md.push_str(&alignment(&self.config, &grid));
         }
-        let clean: Vec<(String, CollectionSpec)> = self
-            .active_specs()
+        let clean: Vec<(String, CollectionSpec)> = specs
             .into_iter()
             .filter(|s| s.noise_rate.unwrap_or(0.0) == 0.0)
             .map(|s| (s.to_string(), s.base))
