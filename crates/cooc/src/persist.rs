@@ -71,9 +71,9 @@ fn put_vec_f32(w: &mut impl Write, v: &[f32]) -> std::io::Result<()> {
     put_vec_u32(w, &bits)
 }
 
-fn put_vocab(w: &mut impl Write, words: &[String]) -> std::io::Result<()> {
+fn put_vocab(w: &mut impl Write, words: &Interner) -> std::io::Result<()> {
     w.write_all(&(words.len() as u64).to_le_bytes())?;
-    for s in words {
+    for s in words.words() {
         w.write_all(&(s.len() as u32).to_le_bytes())?;
         w.write_all(s.as_bytes())?;
     }
@@ -91,8 +91,8 @@ fn write_body(w: &mut impl Write, stats: &CoocStats) -> std::io::Result<()> {
                 Punctuation::Strip => 2,
             };
             w.write_all(&[0, u8::from(options.lowercase), p])?;
-            put_vocab(w, src.words())?;
-            put_vocab(w, tgt.words())?;
+            put_vocab(w, src)?;
+            put_vocab(w, tgt)?;
         }
         Tokenizer::Subword(t) => {
             let crate::TokenizerIdentity::Subword { hash } = t.identity() else {
@@ -155,14 +155,14 @@ struct Reader<'a> {
     pos: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn err(&self, reason: impl Into<String>) -> Error {
         Error::Format {
             path: self.path.to_path_buf(),
             reason: reason.into(),
         }
     }
-    fn take(&mut self, n: usize) -> Result<&[u8]> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len());
         let Some(end) = end else {
             return Err(self.err(format!("truncated at byte {}", self.pos)));
@@ -199,16 +199,20 @@ impl Reader<'_> {
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect())
     }
-    fn vocab(&mut self) -> Result<Vec<String>> {
+    fn vocab(&mut self) -> Result<Interner> {
         let n = self.len(4)?;
-        let mut out = Vec::with_capacity(n);
-        for _ in 0..n {
+        let mut out = Interner::default();
+        for k in 0..n {
             let len = self.u32()? as usize;
             let at = self.pos;
-            let s = std::str::from_utf8(self.take(len)?).map(str::to_owned);
-            let s =
-                s.map_err(|_| self.err(format!("vocabulary entry at byte {at} is not UTF-8")))?;
-            out.push(s);
+            let s = std::str::from_utf8(self.take(len)?)
+                .map_err(|_| self.err(format!("vocabulary entry at byte {at} is not UTF-8")))?;
+            let id = out.intern(s) as usize;
+            if id != k {
+                return Err(self.err(format!(
+                    "vocabulary entry {k} at byte {at} ({s:?}) repeats entry {id}"
+                )));
+            }
         }
         Ok(out)
     }
@@ -251,8 +255,8 @@ pub(crate) fn load(path: &Path, tokenizer: Option<&Path>) -> Result<CoocStats> {
                 2 => Punctuation::Strip,
                 p => return Err(r.err(format!("punctuation code {p}"))),
             };
-            let src = Interner::from_words(r.vocab()?);
-            let tgt = Interner::from_words(r.vocab()?);
+            let src = r.vocab()?;
+            let tgt = r.vocab()?;
             let options = WordOptions {
                 lowercase,
                 punctuation,
@@ -329,4 +333,36 @@ pub(crate) fn load(path: &Path, tokenizer: Option<&Path>) -> Result<CoocStats> {
         },
         model1,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A vocabulary that names a word twice would make ids ambiguous: the file is refused,
+    /// with the entry and its byte offset.
+    #[test]
+    fn a_repeated_vocabulary_entry_is_a_format_error() {
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend(VERSION.to_le_bytes());
+        bytes.extend([0, 1, 0]); // word tokenizer, lowercase, punctuation kept
+        bytes.extend(2u64.to_le_bytes());
+        for w in ["ruwa", "ruwa"] {
+            bytes.extend((w.len() as u32).to_le_bytes());
+            bytes.extend(w.as_bytes());
+        }
+        let mut h = Fnv64::default();
+        h.write(&bytes);
+        bytes.extend(h.finish().to_le_bytes());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dup.cooc");
+        std::fs::write(&path, &bytes).unwrap();
+        let err = load(&path, None).unwrap_err();
+        assert!(matches!(err, Error::Format { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("vocabulary entry 1 at byte 35 (\"ruwa\") repeats entry 0"),
+            "{err}"
+        );
+    }
 }

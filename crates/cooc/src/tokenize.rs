@@ -181,48 +181,63 @@ impl LocalWords {
     }
 }
 
-/// String interning: word ↔ dense id.
+/// String interning: word ↔ dense id (id = insertion order).
 #[derive(Debug, Clone, Default)]
 pub struct Interner {
-    map: HashMap<String, u32, FxBuildHasher>,
-    words: Vec<String>,
+    words: IndexSet<String, FxBuildHasher>,
 }
 
 impl Interner {
     /// An interner holding `words` with ids `0..words.len()`.
-    pub fn from_words(words: Vec<String>) -> Self {
-        let map = words
-            .iter()
-            .enumerate()
-            .map(|(i, w)| (w.clone(), i as u32))
-            .collect();
-        Self { map, words }
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming the first word that repeats an earlier one (its id
+    /// would be ambiguous).
+    ///
+    /// ```
+    /// let i = cooc::Interner::from_words(["ruwa", "water"].map(String::from))?;
+    /// assert_eq!(i.get("water"), Some(1));
+    /// assert!(cooc::Interner::from_words(["a", "b", "a"].map(String::from)).is_err());
+    /// # Ok::<(), cooc::Error>(())
+    /// ```
+    pub fn from_words(words: impl IntoIterator<Item = String>) -> Result<Self> {
+        let mut interner = Self::default();
+        for (k, word) in words.into_iter().enumerate() {
+            let (id, new) = interner.words.insert_full(word);
+            if !new {
+                return Err(Error::InvalidParameter {
+                    name: "words",
+                    reason: format!(
+                        "word {k} ({:?}) repeats word {id}",
+                        interner.words[id].as_str()
+                    ),
+                });
+            }
+        }
+        Ok(interner)
     }
 
     /// The id of `word`, adding it if new.
     pub fn intern(&mut self, word: &str) -> u32 {
-        if let Some(&id) = self.map.get(word) {
-            return id;
+        match self.words.get_index_of(word) {
+            Some(id) => id as u32,
+            None => self.words.insert_full(word.to_owned()).0 as u32,
         }
-        let id = self.words.len() as u32;
-        self.map.insert(word.to_owned(), id);
-        self.words.push(word.to_owned());
-        id
     }
 
     /// The id of `word`, if known.
     pub fn get(&self, word: &str) -> Option<u32> {
-        self.map.get(word).copied()
+        self.words.get_index_of(word).map(|id| id as u32)
     }
 
     /// The word of `id`.
     pub fn word(&self, id: u32) -> Option<&str> {
-        self.words.get(id as usize).map(String::as_str)
+        self.words.get_index(id as usize).map(String::as_str)
     }
 
     /// All words, by id.
-    pub fn words(&self) -> &[String] {
-        &self.words
+    pub fn words(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.words.iter().map(String::as_str)
     }
 
     /// Number of words.
@@ -519,7 +534,13 @@ mod tests {
         assert_eq!(i.intern("b"), 1);
         assert_eq!(i.intern("a"), 0);
         assert_eq!(i.word(1), Some("b"));
-        let j = Interner::from_words(i.words().to_vec());
+        let j = Interner::from_words(i.words().map(str::to_owned)).unwrap();
         assert_eq!(j.get("b"), Some(1));
+        assert_eq!(j.words().collect::<Vec<_>>(), ["a", "b"]);
+        let dup = Interner::from_words(["a", "b", "a"].map(String::from)).unwrap_err();
+        assert!(
+            dup.to_string().contains("word 2 (\"a\") repeats word 0"),
+            "{dup}"
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use clir_metrics::stats::{holm, percentile, randomization};
 
-use super::config::{ExperimentConfig, MethodRole};
+use super::config::{ExperimentConfig, MethodRole, MethodSpec};
 use super::record::{ALIGNMENT_RECALL, HEADLINE, RunRecord};
 
 /// Permutations of the paired randomization test.
@@ -19,6 +19,8 @@ pub const ALPHA: f64 = 0.05;
 pub struct Cell {
     /// Seeds present.
     pub seeds: usize,
+    /// The seeds present, by id (records of unseeded rows carry none).
+    pub seed_ids: BTreeSet<u64>,
     /// Measure key → the seeds whose records measured it (fewer than `seeds` while a measure
     /// added later, such as the token diagnostics, is being filled in).
     pub key_seeds: BTreeMap<String, usize>,
@@ -91,6 +93,7 @@ impl Cell {
         let rss = training("peak_rss_mb");
         Some(Self {
             seeds: records.len(),
+            seed_ids: records.iter().filter_map(|r| r.seed).collect(),
             key_seeds,
             per_query,
             mean: means,
@@ -562,10 +565,7 @@ fn table(
             if vs_best.get(c).is_some_and(|(_, p)| *p < ALPHA) {
                 marks.push('‡');
             }
-            let seeded = m.kind.seeded()
-                || m.of
-                    .iter()
-                    .any(|o| config.method(o).is_some_and(|x| x.kind.seeded()));
+            let seeded = is_seeded(config, m);
             let seeds = cell.key_seeds.get(key).copied().unwrap_or(cell.seeds);
             let partial = if seeded && seeds < grid.seeds_expected {
                 format!(" ({seeds}/{})", grid.seeds_expected)
@@ -591,12 +591,79 @@ fn table(
     }
 }
 
+/// Whether the row `m` depends on a seed: a trained student, or a fusion of one.
+fn is_seeded(config: &ExperimentConfig, m: &MethodSpec) -> bool {
+    m.kind.seeded()
+        || m.of
+            .iter()
+            .any(|o| config.method(o).is_some_and(|x| x.kind.seeded()))
+}
+
+/// Which seeds of `config` the row `method` has run: the seeds done on every collection, then
+/// each seed done on only some as `seed on k/n`; `–` when none is.
+pub fn seeds_done(config: &ExperimentConfig, grid: &Grid, method: &str) -> String {
+    let n = grid.collections.len();
+    let mut complete = Vec::new();
+    let mut partial = Vec::new();
+    for &seed in &config.seeds {
+        let k = grid
+            .collections
+            .iter()
+            .filter(|c| {
+                grid.cell(c, method)
+                    .is_some_and(|x| x.seed_ids.contains(&seed))
+            })
+            .count();
+        if k == n {
+            complete.push(seed.to_string());
+        } else if k > 0 {
+            partial.push(format!("{seed} on {k}/{n}"));
+        }
+    }
+    let mut parts = Vec::new();
+    if !complete.is_empty() {
+        parts.push(complete.join(", "));
+    }
+    parts.extend(partial);
+    if parts.is_empty() {
+        "–".to_owned()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// Seed runs done over the seeded rows: (runs with a record, runs the config asks for), one run
+/// being a (collection, seeded row, seed).
+pub fn seed_runs(config: &ExperimentConfig, grid: &Grid) -> (usize, usize) {
+    let rows: Vec<&MethodSpec> = config
+        .methods
+        .iter()
+        .filter(|m| is_seeded(config, m))
+        .collect();
+    let done = rows
+        .iter()
+        .flat_map(|m| grid.collections.iter().map(move |c| (c, m)))
+        .filter_map(|(c, m)| grid.cell(c, &m.name))
+        .map(|cell| {
+            config
+                .seeds
+                .iter()
+                .filter(|s| cell.seed_ids.contains(s))
+                .count()
+        })
+        .sum();
+    (
+        done,
+        rows.len() * grid.collections.len() * config.seeds.len(),
+    )
+}
+
 fn provenance(out: &mut String, config: &ExperimentConfig, grid: &Grid) {
     let _ = writeln!(
         out,
-        "| method | cells done | ran on | wall time (s, all cells) | training pairs/s | Sinkhorn share of step time | peak RSS (MB) |"
+        "| method | cells done | seeds done | ran on | wall time (s, all cells) | training pairs/s | Sinkhorn share of step time | peak RSS (MB) |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
     for m in &config.methods {
         let cells: Vec<&Cell> = grid
             .collections
@@ -630,9 +697,14 @@ fn provenance(out: &mut String, config: &ExperimentConfig, grid: &Grid) {
         } else {
             hosts.into_iter().collect::<Vec<_>>().join(", ")
         };
+        let seeds = if is_seeded(config, m) {
+            seeds_done(config, grid, &m.name)
+        } else {
+            "unseeded".to_owned()
+        };
         let _ = writeln!(
             out,
-            "| {} | {}/{} | {hosts} | {wall} | {rate} | {share} | {rss} |",
+            "| {} | {}/{} | {seeds} | {hosts} | {wall} | {rate} | {share} | {rss} |",
             m.name,
             cells.len(),
             grid.collections.len()
@@ -949,6 +1021,7 @@ kind = "distil"
         let mut md = String::new();
         provenance(&mut md, &config, &grid);
         assert!(md.contains("| infonce | 0/1 | – | – | – |"), "{md}");
+        assert!(md.contains("| optical | 1/1 | 0, 1 | cpu | 2 |"), "{md}");
     }
 
     #[test]
@@ -992,13 +1065,51 @@ role = "system"
         assert!(md.contains("| zero-shot | .250 | .250 |"), "{md}");
         assert!(md.contains("| optical | .625†‡ | .625 |"), "{md}");
         assert!(
-            md.contains("| optical | 1/1 | cpu | 2 | – | – | – |"),
+            md.contains("| optical | 1/1 | 0, 1 | cpu | 2 | – | – | – |"),
             "{md}"
         );
+        assert!(md.contains("| zero-shot | 1/1 | unseeded | cpu |"), "{md}");
         assert_eq!(
             grid.best_baseline(&config, "afriqa:hau:test").as_deref(),
             Some("zero-shot")
         );
+    }
+
+    #[test]
+    fn seeds_done_names_complete_and_partial_seeds() {
+        let config: ExperimentConfig = toml::from_str(
+            r#"
+name = "t"
+seeds = [0, 1, 2]
+collections = ["afriqa:hau", "afriqa:yor"]
+[[method]]
+name = "zero-shot"
+kind = "dense"
+[[method]]
+name = "optical"
+kind = "distil"
+[[method]]
+name = "infonce"
+kind = "distil"
+"#,
+        )
+        .unwrap();
+        let v = vec![0.5; 4];
+        let records = vec![
+            record("afriqa:hau:test", "zero-shot", None, &v),
+            record("afriqa:yor:test", "zero-shot", None, &v),
+            record("afriqa:hau:test", "optical", Some(0), &v),
+            record("afriqa:yor:test", "optical", Some(0), &v),
+            record("afriqa:hau:test", "optical", Some(2), &v),
+            record("afriqa:yor:test", "infonce", Some(1), &v),
+        ];
+        let columns = ["afriqa:hau:test".to_owned(), "afriqa:yor:test".to_owned()];
+        let grid = Grid::new(&config, &columns, &records);
+        assert_eq!(seeds_done(&config, &grid, "optical"), "0; 2 on 1/2");
+        assert_eq!(seeds_done(&config, &grid, "infonce"), "1 on 1/2");
+        assert_eq!(seeds_done(&config, &grid, "zero-shot"), "–");
+        // Two seeded rows × two collections × three seeds; the dense row is not counted.
+        assert_eq!(seed_runs(&config, &grid), (4, 12));
     }
 
     #[test]
