@@ -1,7 +1,7 @@
 //! Tokenisation: Unicode word tokens with string interning, or the subword ids of a Hugging Face
 //! `tokenizer.json` (the same ids the encoders see, special tokens excluded).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::hash::Hasher;
 use std::path::Path;
