@@ -1,12 +1,13 @@
 //! A whole grid end to end on the real AfriQA-R files with the tiny random BERT as teacher and
 //! student: every kind of row runs, records are written, a second run computes nothing, a
 //! missing input run of a fusion row is recomputed, and the report has its tables. Skipped, with
-//! a message, where `../shared/data` is absent.
+//! a message, where `../shared/data` is absent. Also: every committed experiment config parses,
+//! checks and resolves (needs no data).
 
 use std::path::{Path, PathBuf};
 
 use optical::experiment::{
-    Experiment, ExperimentConfig, ExperimentOptions, RunRecord, record_path,
+    Experiment, ExperimentConfig, ExperimentOptions, MIX_LANG, MethodKind, RunRecord, record_path,
 };
 
 fn data_root() -> Option<PathBuf> {
@@ -273,4 +274,68 @@ kind = "bm25"
         md.contains("**token AER of the OT plan against co-occurrence links**"),
         "{md}"
     );
+}
+
+/// Every config in `configs/experiments` loads and checks, every distil row of it resolves to a
+/// checked distillation config for every collection's language and every seed (the merge the
+/// runner does before training), and its generated section has its markers in docs/results.md —
+/// so a malformed committed config fails here, not hours into a sitting.
+#[test]
+fn committed_experiment_configs_parse_resolve_and_have_sections() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let results = std::fs::read_to_string(root.join("docs/results.md")).unwrap();
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(root.join("configs/experiments")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let file = path.display();
+        let config = ExperimentConfig::load(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let section = config.section().to_owned();
+        let seeds = config.seeds.clone();
+        let specs = config.collection_specs().unwrap();
+        let opts = ExperimentOptions::new(&config);
+        names.push(config.name.clone());
+        let exp = Experiment::new(config, opts).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let distil_rows = exp
+            .config()
+            .methods
+            .iter()
+            .filter(|m| m.kind == MethodKind::Distil);
+        for m in distil_rows {
+            for spec in &specs {
+                let lang = if m.mix.is_some() {
+                    MIX_LANG
+                } else {
+                    spec.language()
+                };
+                for &seed in &seeds {
+                    exp.distil_config(m, lang, seed).unwrap_or_else(|e| {
+                        panic!("{file}: row `{}`, {lang}, seed {seed}: {e}", m.name)
+                    });
+                }
+            }
+        }
+        for marker in ["BEGIN", "END"] {
+            assert!(
+                results.contains(&format!("<!-- {marker} {section} -->")),
+                "{file}: docs/results.md has no `{marker} {section}` marker"
+            );
+        }
+    }
+    for name in [
+        "demo",
+        "tune",
+        "main",
+        "noise",
+        "adversarial",
+        "scaling",
+        "alignment",
+    ] {
+        assert!(
+            names.iter().any(|n| n == name),
+            "no committed config `{name}`"
+        );
+    }
 }
