@@ -262,6 +262,8 @@ pub fn markdown(config: &ExperimentConfig, grid: &Grid) -> String {
          test ({PERMUTATIONS} permutations) on the seed-averaged per-query values, Holm-corrected \
          over the collections of a row, p < {ALPHA}. Reference rows are not tested.\n"
     );
+    let h = &HEADLINE[0];
+    seed_spread(&mut out, config, grid, h.key, h.label, &grid.collections);
     provenance(&mut out, config, grid);
     out
 }
@@ -589,6 +591,68 @@ fn table(
     } else {
         let _ = writeln!(out);
     }
+}
+
+/// The spread over seeds of measure `key`: a row per seeded method, the sample standard deviation
+/// of its per-seed means on each column (`–` where fewer than two seeds measured it). The tests
+/// of [`table`] are over queries with each query averaged over seeds, so they cannot see this
+/// spread; this table says how much retraining alone moves a cell. Writes nothing until some
+/// cell has two seeds.
+fn seed_spread(
+    out: &mut String,
+    config: &ExperimentConfig,
+    grid: &Grid,
+    key: &str,
+    label: &str,
+    columns: &[String],
+) {
+    let sd_of = |c: &String, m: &MethodSpec| {
+        let cell = grid.cell(c, &m.name)?;
+        (cell.key_seeds.get(key).copied().unwrap_or(0) >= 2)
+            .then(|| cell.seed_sd.get(key).copied())
+            .flatten()
+    };
+    let rows: Vec<&MethodSpec> = config
+        .methods
+        .iter()
+        .filter(|m| is_seeded(config, m))
+        .collect();
+    if !rows
+        .iter()
+        .any(|m| columns.iter().any(|c| sd_of(c, m).is_some()))
+    {
+        return;
+    }
+    let _ = writeln!(out, "**{label}: standard deviation over seeds**\n");
+    let _ = write!(out, "| method |");
+    for c in columns {
+        let _ = write!(out, " {c} |");
+    }
+    let _ = writeln!(out, " mean |");
+    let _ = writeln!(out, "|---|{}---|", "---|".repeat(columns.len()));
+    for m in rows {
+        let sds: Vec<Option<f64>> = columns.iter().map(|c| sd_of(c, m)).collect();
+        let _ = write!(out, "| {} |", m.name);
+        for sd in &sds {
+            let _ = write!(out, " {} |", sd.map_or_else(|| "–".to_owned(), fmt3));
+        }
+        match sds.iter().copied().collect::<Option<Vec<f64>>>() {
+            Some(all) => {
+                let _ = writeln!(out, " {} |", fmt3(mean(all.into_iter())));
+            }
+            None => {
+                let _ = writeln!(out, " – |");
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nSample standard deviation of a cell's per-seed means of {label} (`–`: fewer than two \
+         seeds yet). Retraining with another seed (data order, dropout) moves a cell by about this \
+         much; † and ‡ above are tested over queries on seed-averaged values and do not see it, \
+         so a significant difference between two trained rows that is within this spread is not \
+         a difference of method.\n"
+    );
 }
 
 /// Whether the row `m` depends on a seed: a trained student, or a fusion of one.
@@ -1064,6 +1128,14 @@ role = "system"
         let md = markdown(&config, &grid);
         assert!(md.contains("| zero-shot | .250 | .250 |"), "{md}");
         assert!(md.contains("| optical | .625†‡ | .625 |"), "{md}");
+        // Seed spread: the trained row only, sd of the seed means .75 and .5.
+        let spread = md.split("standard deviation over seeds**").nth(1).unwrap();
+        let spread = spread.split("Sample standard deviation").next().unwrap();
+        assert!(spread.contains("| optical | .177 | .177 |"), "{md}");
+        assert!(!spread.contains("| zero-shot |"), "{md}");
+        let one_seed = Grid::new(&config, &["afriqa:hau:test".into()], &records[..2]);
+        let one_md = markdown(&config, &one_seed);
+        assert!(!one_md.contains("over seeds**"), "{one_md}");
         assert!(
             md.contains("| optical | 1/1 | 0, 1 | cpu | 2 | – | – | – |"),
             "{md}"
