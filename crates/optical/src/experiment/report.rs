@@ -504,6 +504,18 @@ pub fn gap(
     out
 }
 
+/// The bold title and the header of a table with a row per method, a column per entry of
+/// `columns` and a row-mean column.
+fn header(out: &mut String, title: &str, columns: &[String]) {
+    let _ = writeln!(out, "**{title}**\n");
+    let _ = write!(out, "| method |");
+    for c in columns {
+        let _ = write!(out, " {c} |");
+    }
+    let _ = writeln!(out, " mean |");
+    let _ = writeln!(out, "|---|{}---|", "---|".repeat(columns.len()));
+}
+
 /// One table of measure `key`: a row per method, a column per entry of `columns`, each value
 /// tested against `config.baseline` (†) and, for system rows, the column's best baseline (‡).
 fn table(
@@ -515,13 +527,7 @@ fn table(
     columns: &[String],
 ) {
     let baseline = config.baseline.as_str();
-    let _ = writeln!(out, "**{label}**\n");
-    let _ = write!(out, "| method |");
-    for c in columns {
-        let _ = write!(out, " {c} |");
-    }
-    let _ = writeln!(out, " mean |");
-    let _ = writeln!(out, "|---|{}---|", "---|".repeat(columns.len()));
+    header(out, label, columns);
     let best: BTreeMap<String, Option<String>> = columns
         .iter()
         .map(|c| (c.clone(), grid.best_baseline_measuring(config, c, key)))
@@ -623,13 +629,11 @@ fn seed_spread(
     {
         return;
     }
-    let _ = writeln!(out, "**{label}: standard deviation over seeds**\n");
-    let _ = write!(out, "| method |");
-    for c in columns {
-        let _ = write!(out, " {c} |");
-    }
-    let _ = writeln!(out, " mean |");
-    let _ = writeln!(out, "|---|{}---|", "---|".repeat(columns.len()));
+    header(
+        out,
+        &format!("{label}: standard deviation over seeds"),
+        columns,
+    );
     for m in rows {
         let sds: Vec<Option<f64>> = columns.iter().map(|c| sd_of(c, m)).collect();
         let _ = write!(out, "| {} |", m.name);
