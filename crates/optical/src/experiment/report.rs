@@ -1,5 +1,6 @@
 //! Tables from run records: methods × collections per headline measure, means over seeds, paired
-//! significance against the baseline row and the best baseline of each collection.
+//! significance against the baseline row and the best baseline of each collection, and the
+//! standard deviation over seeds of the first headline measure.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
