@@ -120,7 +120,15 @@ fn a_grid_runs_resumes_and_reports() {
     let s = again.run().unwrap();
     assert_eq!((s.computed, s.cached, s.trained), (0, 9, 0), "{s:?}");
 
-    // A fusion row whose input run is gone (another machine) recomputes the input first.
+    // A fusion row whose input run is gone (another machine) recomputes the input first; the
+    // input's record measures the same and is left as committed.
+    let optical_seed0 = record_path(
+        &work.path().join("records"),
+        "afriqa-hau-dev",
+        "optical",
+        Some(0),
+    );
+    let committed = RunRecord::load(&optical_seed0).unwrap().unwrap();
     std::fs::remove_file(work.path().join("runs/afriqa-hau-dev/optical/seed-0.trec")).unwrap();
     std::fs::remove_file(record_path(
         &work.path().join("records"),
@@ -132,6 +140,8 @@ fn a_grid_runs_resumes_and_reports() {
     let mut third = Experiment::new(config.clone(), options(&config, &root, work.path())).unwrap();
     let s = third.run().unwrap();
     assert_eq!((s.computed, s.trained), (2, 1), "{s:?}");
+    let remeasured = RunRecord::load(&optical_seed0).unwrap().unwrap();
+    assert_eq!(remeasured, committed);
 
     let md = third
         .report("cargo run --example experiment -- tiny.toml", None)
